@@ -1,0 +1,35 @@
+# SeeCodes backend. `make run` serves the API; `make test` runs the whole suite.
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+FLASK  := $(VENV)/bin/flask --app wsgi
+PYTHON ?= python3
+
+.PHONY: run test worker bench setup install migrate seed
+
+$(VENV)/.installed: requirements.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -r requirements.txt
+	touch $@
+
+install: $(VENV)/.installed
+
+migrate: install
+	$(FLASK) db upgrade
+
+seed: migrate
+	$(FLASK) models seed
+
+setup: seed
+
+run: setup
+	exec $(VENV)/bin/gunicorn -c gunicorn.conf.py wsgi:app
+
+test: setup
+	$(VENV)/bin/pytest -q $(PYTEST_ARGS)
+
+worker: setup
+	exec $(PY) -m seecodes.runs.worker
+
+bench: setup
+	$(PY) -m bench

@@ -1,0 +1,98 @@
+"""SeeCodes backend: connects Jira work (Forge app) to the developer's editor (VS Code / Cursor)."""
+import logging
+import os
+
+from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from . import config as config_module
+from .errors import register_error_handlers
+from .extensions import SECURITY_SCHEMES, api, db, migrate
+
+API_TITLE = "SeeCodes backend"
+API_VERSION = "1.0.0"
+
+
+def create_app(overrides: dict | None = None) -> Flask:
+    app = Flask(__name__, instance_path=os.environ.get("SEECODES_INSTANCE_PATH") or _default_instance_path())
+    app.config.update(config_module.from_environ(app.instance_path))
+    app.config.update(_openapi_config())
+    app.config.update(overrides or {})
+    register_logging(app)
+    register_extensions(app)
+    register_blueprints(app)
+    register_error_handlers(app)
+    register_proxy_fix(app)
+    register_cli(app)
+    return app
+
+
+def _default_instance_path() -> str:
+    return os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "instance")
+
+
+def _openapi_config() -> dict:
+    return {
+        "API_TITLE": API_TITLE,
+        "API_VERSION": API_VERSION,
+        "OPENAPI_VERSION": "3.0.3",
+        "OPENAPI_URL_PREFIX": "/",
+        "OPENAPI_JSON_PATH": "openapi.json",
+        "OPENAPI_SWAGGER_UI_PATH": "docs",
+        "OPENAPI_SWAGGER_UI_URL": "/docs/assets/",
+        "API_SPEC_OPTIONS": {
+            "info": {"description": "Backend for the SeeCodes Jira Forge app and VS Code / Cursor extension."},
+            "components": {"securitySchemes": SECURITY_SCHEMES},
+        },
+    }
+
+
+def register_logging(app: Flask) -> None:
+    if not app.debug and not logging.getLogger().handlers:
+        logging.basicConfig(level=os.environ.get("SEECODES_LOG_LEVEL", "INFO"),
+                            format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+def register_extensions(app: Flask) -> None:
+    from . import models_registry  # noqa: F401  (the whole schema, for the ORM and Alembic)
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "migrations"), render_as_batch=True)
+    api.init_app(app)
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        _tune_sqlite(app)
+
+
+def _tune_sqlite(app: Flask) -> None:
+    """WAL and a busy timeout let the embedded default serve readers while one writer commits."""
+    from sqlalchemy import event
+
+    with app.app_context():
+        engine = db.engine
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+
+def register_blueprints(app: Flask) -> None:
+    from .resources import register
+
+    register(app, api)
+
+
+def register_proxy_fix(app: Flask) -> None:
+    hops = app.config["SEECODES_TRUSTED_PROXIES"]
+    if hops:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
+
+
+def register_cli(app: Flask) -> None:
+    from .cli import register as register_commands
+
+    register_commands(app)

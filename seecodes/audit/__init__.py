@@ -1,0 +1,1 @@
+"""Security events: replays, binding mismatches and other credential misuse, kept for review."""

@@ -1,0 +1,1 @@
+"""The credential checks, one decorator per access pattern, reused by every route."""

@@ -1,0 +1,189 @@
+"""Access-pattern decorators: Forge bearer (+ request key), task permit, or either.
+
+Each guard owns the request's transaction: the route's work and the consumption of the request
+key are committed together when the route answers 2xx/3xx, and rolled back otherwise, so a
+failed route consumes nothing. The next request key is only announced after the commit.
+"""
+from copy import deepcopy
+from dataclasses import dataclass
+from functools import wraps
+
+from flask import g, make_response, request
+
+from .. import ratelimit
+from ..errors import Invalid, Unauthorized
+from ..extensions import db
+from ..forge import tokens as forge_tokens
+from ..installations import service as installations
+from ..installations.models import Installation
+from ..permits import service as permits
+from ..request_keys import service as request_keys
+
+REQUEST_KEY_HEADER = "X-SeeCodes-Jira-Request-Key"
+NEXT_KEY_HEADER = "X-SeeCodes-Next-Request-Key"
+HINT_NAMES = ("cloudIdHint", "siteUrlHint")
+
+
+@dataclass(frozen=True)
+class JiraCaller:
+    """The Jira app's verified identity and its installation."""
+
+    installation: Installation
+    identity: forge_tokens.ForgeIdentity
+
+    @property
+    def principal(self) -> str:
+        return self.identity.principal or ""
+
+
+def _error_doc(description: str) -> dict:
+    return {"description": description, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+
+
+def _document(wrapper, security: list, responses: dict):
+    wrapper._apidoc = deepcopy(getattr(wrapper, "_apidoc", {}))
+    manual = wrapper._apidoc.setdefault("manual_doc", {})
+    manual["security"] = security
+    manual.setdefault("responses", {}).update({str(k): _error_doc(v) for k, v in responses.items()})
+    return wrapper
+
+
+def _bearer() -> str:
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthorized("Authorization: Bearer <token> is required.", code="credential_missing")
+    return token.strip()
+
+
+def _hints() -> dict:
+    """cloudIdHint / siteUrlHint from the query string or the JSON body."""
+    body = request.get_json(silent=True) if request.is_json else None
+    found = {}
+    for name in HINT_NAMES:
+        value = request.args.get(name)
+        if value is None and isinstance(body, dict):
+            value = body.get(name)
+        if value is None or value == "":
+            continue
+        if not isinstance(value, str) or len(value) > 512:
+            raise Invalid(f"{name} must be a string of at most 512 characters.", errors={name: ["Invalid hint."]})
+        found[name] = value
+    return found
+
+
+def _jira_caller() -> JiraCaller:
+    identity = forge_tokens.verify(_bearer())
+    hints = _hints()
+    installation = installations.resolve(identity, hints.get("cloudIdHint"), hints.get("siteUrlHint"))
+    return JiraCaller(installation, identity)
+
+
+def _transactional(view, *args, **kwargs):
+    """Run the view; commit on success, roll back on any error or 4xx/5xx answer."""
+    try:
+        response = make_response(view(*args, **kwargs))
+    except BaseException:
+        db.session.rollback()
+        raise
+    if response.status_code >= 400:
+        db.session.rollback()
+    else:
+        db.session.commit()
+    return response
+
+
+def forge_bearer(view):
+    """Forge invocation token only (the request-key bootstrap). Injects ``caller``."""
+
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        caller = _jira_caller()
+        return _transactional(view, *args, caller=caller, **kwargs)
+
+    return _document(wrapper, [{"forgeBearer": []}], {401: "Missing or invalid Forge token", 403: "Tenant mismatch"})
+
+
+def _with_request_key(view, args, kwargs, **extra):
+    caller = _jira_caller()
+    next_key = request_keys.consume(request.headers.get(REQUEST_KEY_HEADER, ""), caller.installation.id,
+                                    caller.principal)
+    g.jira_caller = caller
+    response = _transactional(view, *args, caller=caller, **extra, **kwargs)
+    if response.status_code < 400:
+        response.headers[NEXT_KEY_HEADER] = next_key.key
+        response.headers["X-SeeCodes-Next-Request-Key-Expires-At"] = str(int(next_key.expires_at.timestamp()))
+    return response
+
+
+JIRA_RESPONSES = {
+    401: "Missing, malformed, expired, replayed or unknown Forge token or request key",
+    403: "Credential valid but bound to another tenant",
+}
+PERMIT_RESPONSES = {
+    401: "Missing, tampered, expired or revoked task permit",
+    403: "Permit bound to another tenant, project or task",
+}
+
+
+def forge_request_key(view):
+    """Forge bearer plus the chain's current request key. Injects ``caller``."""
+
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        return _with_request_key(view, args, kwargs)
+
+    return _document(wrapper, [{"forgeBearer": [], "jiraRequestKey": []}], JIRA_RESPONSES)
+
+
+def task_permit(view):
+    """Task permit bearer. Injects ``permit`` (the binding); routes compare it with what they touch."""
+
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        binding = permits.verify(_bearer())
+        return _transactional(view, *args, permit=binding, **kwargs)
+
+    return _document(wrapper, [{"taskPermit": []}], PERMIT_RESPONSES)
+
+
+def permit_or_forge_request_key(view):
+    """Either credential: the request-key header selects the Jira path. Injects ``permit`` and ``caller``."""
+
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        if REQUEST_KEY_HEADER in request.headers:
+            return _with_request_key(view, args, kwargs, permit=None)
+        binding = permits.verify(_bearer())
+        return _transactional(view, *args, permit=binding, caller=None, **kwargs)
+
+    return _document(wrapper, [{"taskPermit": []}, {"forgeBearer": [], "jiraRequestKey": []}],
+                     {**JIRA_RESPONSES, **PERMIT_RESPONSES})
+
+
+def rate_limited(scope: str, limits):
+    """Count each call per client address (ProxyFix resolves it behind trusted proxies)."""
+
+    def decorator(view):
+        @wraps(view)
+        def wrapper(*args, **kwargs):
+            limit, window = limits()
+            ratelimit.hit(scope, request.remote_addr or "unknown", limit, window)
+            return view(*args, **kwargs)
+
+        wrapper._apidoc = deepcopy(getattr(wrapper, "_apidoc", {}))
+        wrapper._apidoc.setdefault("manual_doc", {}).setdefault("responses", {})["429"] = _error_doc("Rate limited")
+        return wrapper
+
+    return decorator
+
+
+def acting_user(caller: JiraCaller, requested: str | None) -> str | None:
+    """The user is the token's principal when it has one; a body naming someone else is refused."""
+    from ..errors import Forbidden
+
+    if caller.identity.principal:
+        if requested and requested != caller.identity.principal:
+            raise Forbidden("userAccountId differs from the Forge token's principal.", code="user_mismatch")
+        return caller.identity.principal
+    return requested

@@ -1,0 +1,1 @@
+"""The model catalog: aliases, context limits, pricing and which provider serves each model."""

@@ -1,0 +1,1 @@
+"""The credit ledger: debits for runs, refunds for failed runs, read back as usage rows."""

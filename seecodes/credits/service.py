@@ -1,0 +1,76 @@
+"""Debit and refund, each a conditional statement so concurrency can neither overdraw nor double-refund."""
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+
+from ..errors import PaymentRequired
+from ..extensions import db
+from ..installations.models import Installation
+from .models import UsageRow
+
+
+def debit(installation_pk: int, credits: int, *, run_id, project_id, task_id, user_account_id) -> None:
+    """Take credits and write the task_run usage row, inside the caller's transaction."""
+    result = db.session.execute(
+        update(Installation)
+        .where(Installation.id == installation_pk, Installation.credits >= credits)
+        .values(credits=Installation.credits - credits)
+    )
+    if result.rowcount != 1:
+        available = db.session.execute(
+            select(Installation.credits).where(Installation.id == installation_pk)
+        ).scalar_one()
+        raise PaymentRequired(
+            f"This run needs {credits} credits; {available} are available.",
+            requiredCredits=credits,
+            availableCredits=available,
+        )
+    db.session.add(
+        UsageRow(
+            installation_pk=installation_pk,
+            type="task_run",
+            run_id=run_id,
+            project_id=project_id,
+            task_id=task_id,
+            user_account_id=user_account_id,
+            credits=credits,
+        )
+    )
+    db.session.flush()
+
+
+def refund(run_id: str) -> bool:
+    """Give back what a run was debited, once; a no-op when nothing was debited or it was refunded already."""
+    charge = db.session.execute(
+        select(UsageRow).where(UsageRow.run_id == run_id, UsageRow.type == "task_run")
+    ).scalar_one_or_none()
+    if charge is None:
+        return False
+    try:
+        with db.session.begin_nested():
+            db.session.add(
+                UsageRow(
+                    installation_pk=charge.installation_pk,
+                    type="refund",
+                    run_id=run_id,
+                    project_id=charge.project_id,
+                    task_id=charge.task_id,
+                    user_account_id=charge.user_account_id,
+                    credits=charge.credits,
+                )
+            )
+            db.session.flush()
+    except IntegrityError:
+        return False
+    db.session.execute(
+        update(Installation)
+        .where(Installation.id == charge.installation_pk)
+        .values(credits=Installation.credits + charge.credits)
+    )
+    return True
+
+
+def usage_page(installation_pk: int, limit: int, before_id: int | None = None) -> list[UsageRow]:
+    query = select(UsageRow).where(UsageRow.installation_pk == installation_pk)
+    if before_id is not None:
+        query = query.where(UsageRow.id < before_id)
+    return list(db.session.execute(query.order_by(UsageRow.id.desc()).limit(limit)).scalars())

@@ -1,0 +1,95 @@
+"""Verifying a Forge invocation token and reading the identity it carries."""
+import re
+from dataclasses import dataclass
+
+import jwt
+from flask import current_app
+
+from ..errors import Unauthorized
+from .jwks import JWKSCache
+
+ISSUER = "forge/invocation-token"
+REQUIRED_CLAIMS = ["exp", "nbf", "iat", "jti", "iss", "aud"]
+INSTALLATION_ARI = re.compile(r"^ari:cloud:ecosystem::installation/[A-Za-z0-9-]{1,64}$")
+API_BASE_CLOUD_ID = re.compile(r"/ex/jira/([A-Za-z0-9-]{1,64})/?$")
+
+
+@dataclass(frozen=True)
+class ForgeIdentity:
+    installation_id: str
+    site_cloud_id: str | None
+    principal: str | None
+    license_active: bool
+    capability_set: str | None
+    dev_mode: bool
+    environment_type: str | None
+    jti: str
+
+
+def jwks_cache() -> JWKSCache:
+    cache = current_app.extensions.get("seecodes.jwks")
+    if cache is None:
+        cache = JWKSCache(current_app.config["FORGE_JWKS_URL"], current_app.config["FORGE_JWKS_CACHE_SECONDS"])
+        current_app.extensions["seecodes.jwks"] = cache
+    return cache
+
+
+def _invalid(detail: str) -> Unauthorized:
+    return Unauthorized(detail, code="forge_token_invalid")
+
+
+def verify(token: str) -> ForgeIdentity:
+    """RS256 only, signature against the JWKS, iss, aud = FORGE_APP_ID, exp/nbf/iat/jti required."""
+    try:
+        header = jwt.get_unverified_header(token)
+    except jwt.PyJWTError:
+        raise _invalid("The Forge token is malformed.")
+    if header.get("alg") != "RS256":
+        raise _invalid("The Forge token must be signed with RS256.")
+    kid = header.get("kid")
+    if not isinstance(kid, str) or not kid:
+        raise _invalid("The Forge token names no signing key.")
+    key = jwks_cache().get(kid)
+    try:
+        claims = jwt.decode(
+            token,
+            key=key.key,
+            algorithms=["RS256"],
+            audience=current_app.config["FORGE_APP_ID"],
+            issuer=ISSUER,
+            leeway=current_app.config["FORGE_LEEWAY_SECONDS"],
+            options={"require": REQUIRED_CLAIMS},
+        )
+    except jwt.ExpiredSignatureError:
+        raise Unauthorized("The Forge token has expired.", code="forge_token_expired")
+    except jwt.PyJWTError as error:
+        raise _invalid(f"The Forge token was refused: {error}.")
+    return identity_from_claims(claims)
+
+
+def identity_from_claims(claims: dict) -> ForgeIdentity:
+    app = claims.get("app")
+    if not isinstance(app, dict):
+        raise _invalid("The Forge token carries no app claim.")
+    installation_id = app.get("installationId")
+    if not isinstance(installation_id, str) or not INSTALLATION_ARI.match(installation_id):
+        raise _invalid("The Forge token carries no valid app.installationId.")
+    context = claims.get("context") if isinstance(claims.get("context"), dict) else {}
+    site_cloud_id = context.get("cloudId") if isinstance(context.get("cloudId"), str) else None
+    if not site_cloud_id and isinstance(app.get("apiBaseUrl"), str):
+        match = API_BASE_CLOUD_ID.search(app["apiBaseUrl"])
+        site_cloud_id = match.group(1) if match else None
+    principal = claims.get("principal") if isinstance(claims.get("principal"), str) else None
+    license_claim = app.get("license") if isinstance(app.get("license"), dict) else None
+    environment = app.get("environment") if isinstance(app.get("environment"), dict) else {}
+    environment_type = environment.get("type") if isinstance(environment.get("type"), str) else None
+    return ForgeIdentity(
+        installation_id=installation_id,
+        site_cloud_id=site_cloud_id,
+        principal=principal,
+        license_active=bool(license_claim and license_claim.get("isActive") is True),
+        capability_set=(license_claim or {}).get("capabilitySet") if license_claim else None,
+        dev_mode=environment_type is not None and environment_type != "PRODUCTION",
+        environment_type=environment_type,
+        jti=str(claims["jti"]),
+    )

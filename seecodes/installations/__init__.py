@@ -1,0 +1,1 @@
+"""Jira installations (tenants): provisioning from Forge tokens, status and credits."""

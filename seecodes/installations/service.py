@@ -1,0 +1,129 @@
+"""Resolving the tenant of a verified Forge identity, provisioning it on first sight, and credits."""
+import re
+from urllib.parse import urlsplit
+
+from flask import current_app
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+
+from .. import ids
+from ..errors import Forbidden, Invalid, NotFound
+from ..extensions import db
+from .models import Installation
+
+INSTALLATION_ARI = re.compile(r"^ari:cloud:ecosystem::installation/[A-Za-z0-9-]{1,64}$")
+SITE_CLOUD_ID = re.compile(r"^[A-Za-z0-9-]{1,64}$")
+
+
+def get_by_installation_id(installation_id: str) -> Installation | None:
+    return db.session.execute(
+        select(Installation).where(Installation.installation_id == installation_id)
+    ).scalar_one_or_none()
+
+
+def create(installation_id: str, site_cloud_id=None, site_url=None, credits=0, activation_source="forge-token"):
+    """Insert an installation; raises IntegrityError when it already exists."""
+    installation = Installation(
+        installation_id=installation_id,
+        site_cloud_id=site_cloud_id,
+        site_url=site_url,
+        credits=credits,
+        api_key_prefix=ids.new_id("av_inst_", 6),
+        activation_source=activation_source,
+    )
+    db.session.add(installation)
+    db.session.flush()
+    return installation
+
+
+def normalise_site_url(raw: str) -> str:
+    parts = urlsplit(raw.strip())
+    if parts.scheme not in ("https", "http") or not parts.hostname or parts.username or parts.password:
+        raise Invalid("siteUrlHint must be an http(s) URL of the Jira site.", errors={"siteUrlHint": ["Not a site URL."]})
+    port = f":{parts.port}" if parts.port else ""
+    return f"{parts.scheme}://{parts.hostname.lower()}{port}"
+
+
+def _apply_hints(installation: Installation, identity, cloud_id_hint, site_url_hint) -> bool:
+    """Hints fill what the token lacks; a hint that names another tenant is refused. Returns True if changed."""
+    changed = False
+    site_cloud_id = identity.site_cloud_id
+    if cloud_id_hint:
+        if cloud_id_hint.startswith("ari:"):
+            if cloud_id_hint != installation.installation_id:
+                raise Forbidden("cloudIdHint names another installation than the token's.", code="tenant_mismatch")
+        elif not SITE_CLOUD_ID.match(cloud_id_hint):
+            raise Invalid("cloudIdHint is malformed.", errors={"cloudIdHint": ["Not a cloud id."]})
+        elif site_cloud_id and site_cloud_id != cloud_id_hint:
+            raise Forbidden("cloudIdHint contradicts the token's cloud id.", code="tenant_mismatch")
+        else:
+            site_cloud_id = cloud_id_hint
+    if site_cloud_id and installation.site_cloud_id != site_cloud_id:
+        if installation.site_cloud_id and not identity.site_cloud_id:
+            raise Forbidden("cloudIdHint contradicts the installation's cloud id.", code="tenant_mismatch")
+        installation.site_cloud_id = site_cloud_id
+        changed = True
+    if site_url_hint:
+        site_url = normalise_site_url(site_url_hint)
+        if installation.site_url and installation.site_url != site_url:
+            raise Forbidden("siteUrlHint contradicts the installation's site.", code="tenant_mismatch")
+        if not installation.site_url:
+            installation.site_url = site_url
+            changed = True
+    return changed
+
+
+def _apply_license(installation: Installation, identity) -> bool:
+    wanted = {
+        "license_active": identity.license_active,
+        "capability_set": identity.capability_set,
+        "dev_mode": identity.dev_mode,
+        "environment_type": identity.environment_type,
+        "activation_source": "forge-license" if identity.license_active else "forge-token",
+    }
+    changed = False
+    for name, value in wanted.items():
+        if getattr(installation, name) != value:
+            setattr(installation, name, value)
+            changed = True
+    return changed
+
+
+def resolve(identity, cloud_id_hint=None, site_url_hint=None) -> Installation:
+    """The token's installation, provisioned on its first valid token; hints never switch tenant."""
+    installation = get_by_installation_id(identity.installation_id)
+    if installation is None:
+        try:
+            with db.session.begin_nested():
+                installation = create(
+                    identity.installation_id,
+                    site_cloud_id=identity.site_cloud_id,
+                    credits=current_app.config["SEECODES_STARTER_CREDITS"],
+                )
+        except IntegrityError:  # provisioned concurrently by a parallel first call
+            installation = get_by_installation_id(identity.installation_id)
+    changed = _apply_license(installation, identity)
+    changed = _apply_hints(installation, identity, cloud_id_hint, site_url_hint) or changed
+    if changed:
+        db.session.flush()
+    if installation.status != "active":
+        raise Forbidden("This installation is not active.", code="installation_inactive")
+    return installation
+
+
+def grant_credits(installation_pk: int, credits: int) -> int:
+    db.session.execute(
+        update(Installation).where(Installation.id == installation_pk).values(credits=Installation.credits + credits)
+    )
+    return db.session.get(Installation, installation_pk).credits
+
+
+def find_for_cli(cloud_id: str) -> Installation:
+    installation = db.session.execute(
+        select(Installation).where(
+            (Installation.installation_id == cloud_id) | (Installation.site_cloud_id == cloud_id)
+        )
+    ).scalars().first()
+    if installation is None:
+        raise NotFound(f"No installation with cloud id {cloud_id!r}.")
+    return installation

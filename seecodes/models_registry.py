@@ -1,0 +1,9 @@
+"""Imports every model module so the metadata (and Alembic) sees the whole schema."""
+from .audit import models as audit_models  # noqa: F401
+from .catalog import models as catalog_models  # noqa: F401
+from .credits import models as credits_models  # noqa: F401
+from .installations import models as installations_models  # noqa: F401
+from .launch_codes import models as launch_codes_models  # noqa: F401
+from .permits import models as permits_models  # noqa: F401
+from .request_keys import models as request_keys_models  # noqa: F401
+from .task_context import models as task_context_models  # noqa: F401

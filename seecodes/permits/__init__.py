@@ -1,0 +1,1 @@
+"""Task permits: itsdangerous-signed bearer tokens bound to one installation, project and task."""

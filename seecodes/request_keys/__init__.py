@@ -1,0 +1,1 @@
+"""Single-use, rotating Jira request keys, one chain per (installation, principal, sessionId)."""

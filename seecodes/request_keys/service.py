@@ -1,0 +1,124 @@
+"""Request key life cycle: bootstrap a chain, consume the current key, hand out the next.
+
+Consumption is one conditional UPDATE (``WHERE consumed_at IS NULL ...``): under concurrency the
+database lets exactly one transaction match the row, the others see it consumed and lose.
+"""
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from flask import current_app
+from sqlalchemy import insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from .. import clock, ids
+from ..audit import service as audit
+from ..errors import Conflict, Unauthorized
+from ..extensions import db
+from .models import RequestKey
+
+PREFIX = "sc_jira_req_"
+
+
+@dataclass(frozen=True)
+class Chain:
+    installation_pk: int
+    principal: str
+    session_id: str
+
+
+@dataclass(frozen=True)
+class IssuedKey:
+    key: str
+    expires_at: datetime
+
+
+def _ttl() -> timedelta:
+    return timedelta(seconds=current_app.config["SEECODES_REQUEST_KEY_TTL_SECONDS"])
+
+
+def _insert_key(chain: Chain, moment: datetime) -> IssuedKey:
+    key = ids.new_secret(PREFIX)
+    expires_at = moment + _ttl()
+    db.session.execute(
+        insert(RequestKey).values(
+            key_hash=ids.hash_secret(key),
+            installation_pk=chain.installation_pk,
+            principal=chain.principal,
+            session_id=chain.session_id,
+            created_at=moment,
+            expires_at=expires_at,
+        )
+    )
+    return IssuedKey(key, expires_at)
+
+
+def bootstrap(chain: Chain) -> IssuedKey:
+    """Make a fresh current key for the chain; the previous live key stops working. Commits."""
+    for _attempt in range(3):
+        moment = clock.now()
+        try:
+            db.session.execute(
+                update(RequestKey)
+                .where(
+                    RequestKey.installation_pk == chain.installation_pk,
+                    RequestKey.principal == chain.principal,
+                    RequestKey.session_id == chain.session_id,
+                    RequestKey.consumed_at.is_(None),
+                    RequestKey.superseded_at.is_(None),
+                )
+                .values(superseded_at=moment)
+            )
+            issued = _insert_key(chain, moment)
+            db.session.commit()
+            return issued
+        except IntegrityError:  # a parallel bootstrap of the same chain won the live slot; go again
+            db.session.rollback()
+    raise Conflict("The request-key chain is being bootstrapped concurrently; retry.", code="request_key_conflict")
+
+
+def consume(presented: str, installation_pk: int, principal: str) -> IssuedKey:
+    """Consume the presented key and stage the chain's next key, both in the caller's transaction.
+
+    Nothing is committed here: the guard commits together with the route's own work.
+    """
+    if not presented or not presented.startswith(PREFIX) or len(presented) > 200:
+        raise Unauthorized("X-SeeCodes-Jira-Request-Key is missing or malformed.", code="request_key_missing")
+    key_hash = ids.hash_secret(presented)
+    moment = clock.now()
+    result = db.session.execute(
+        update(RequestKey)
+        .where(
+            RequestKey.key_hash == key_hash,
+            RequestKey.installation_pk == installation_pk,
+            RequestKey.principal == principal,
+            RequestKey.consumed_at.is_(None),
+            RequestKey.superseded_at.is_(None),
+            RequestKey.expires_at > moment,
+        )
+        .values(consumed_at=moment)
+        .returning(RequestKey.session_id)
+    )
+    session_id = result.scalar_one_or_none()
+    if session_id is None:
+        _refuse(key_hash, installation_pk, principal, moment)
+    return _insert_key(Chain(installation_pk, principal, session_id), moment)
+
+
+def _refuse(key_hash: str, installation_pk: int, principal: str, moment: datetime):
+    """Explain why a key did not match; replays are recorded as security events."""
+    db.session.rollback()
+    row = db.session.execute(select(RequestKey).where(RequestKey.key_hash == key_hash)).scalar_one_or_none()
+    if row is None:
+        raise Unauthorized("Unknown Jira request key; bootstrap with POST /v1/jira/request-key.",
+                           code="request_key_unknown")
+    if row.installation_pk != installation_pk or row.principal != principal:
+        audit.record("request_key_foreign", installation_pk, key_owner=row.installation_pk)
+        raise Unauthorized("This request key belongs to another tenant or user.", code="request_key_unknown")
+    if row.consumed_at is not None:
+        audit.record("request_key_replayed", installation_pk, key_id=row.id, session_id=row.session_id)
+        raise Unauthorized("This request key was already used; bootstrap again.", code="request_key_replayed")
+    if row.superseded_at is not None:
+        audit.record("request_key_superseded", installation_pk, key_id=row.id)
+        raise Unauthorized("This request key was replaced by a newer one; bootstrap again.",
+                           code="request_key_replayed")
+    raise Unauthorized("This request key has expired; bootstrap again.", code="request_key_expired")

@@ -1,0 +1,20 @@
+"""GET /v1/instances/me."""
+from flask.views import MethodView
+
+from ...auth.guards import forge_request_key
+from ...installations import views as installation_views
+from . import blp
+from .schemas import HintsQuerySchema, InstanceSchema
+
+
+@blp.route("/v1/instances/me")
+class InstanceMe(MethodView):
+    @forge_request_key
+    @blp.arguments(HintsQuerySchema, location="query")
+    @blp.response(200, InstanceSchema)
+    def get(self, _hints, caller):
+        """Read installation state
+
+        The backend view of the caller's Jira installation: status, credits, license and mode.
+        """
+        return installation_views.document(caller.installation)

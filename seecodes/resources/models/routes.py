@@ -1,0 +1,17 @@
+"""GET /v1/models."""
+from flask.views import MethodView
+
+from ...catalog import service as catalog
+from . import blp
+from .schemas import ModelCatalogSchema
+
+
+@blp.route("/v1/models")
+class Models(MethodView):
+    @blp.response(200, ModelCatalogSchema)
+    def get(self):
+        """Read the model catalog
+
+        Model aliases, context limits, descriptions and pricing. Public.
+        """
+        return {"ok": True, "models": [catalog.to_document(m) for m in catalog.list_models()]}

@@ -1,0 +1,120 @@
+"""Routes of the security tag."""
+from flask import Response
+from flask.views import MethodView
+
+from ... import clock
+from ...auth.guards import acting_user, forge_bearer, forge_request_key, rate_limited
+from ...launch_codes import launcher, service as launch_codes
+from ...permits import service as permits
+from ...ratelimit import exchange_limit
+from ...request_keys import service as request_keys
+from ...task_context import service as task_context
+from . import blp
+from .schemas import (
+    LaunchExchangeBodySchema,
+    LaunchQuerySchema,
+    PermitSchema,
+    RequestKeyBodySchema,
+    RequestKeySchema,
+    TaskBindingBodySchema,
+    VscodeLinkBodySchema,
+    VscodeLinkSchema,
+)
+
+
+def _permit_answer(installation, project_id, task_id, issued):
+    return {
+        "ok": True,
+        "cloudId": installation.installation_id,
+        "projectId": project_id,
+        "taskId": task_id,
+        "permit": issued.permit,
+        "expiresAt": clock.epoch(issued.expires_at),
+    }
+
+
+@blp.route("/v1/jira/request-key")
+class RequestKey(MethodView):
+    @forge_bearer
+    @blp.arguments(RequestKeyBodySchema, required=False)
+    @blp.response(200, RequestKeySchema)
+    def post(self, body, caller):
+        """Issue a single-use Jira backend request key
+
+        Makes a fresh current key for the chain (installation, principal, optional sessionId);
+        the chain's previous key stops working. Keys live 10 minutes by default.
+        """
+        chain = request_keys.Chain(caller.installation.id, caller.principal, body.get("sessionId") or "")
+        issued = request_keys.bootstrap(chain)
+        return {"ok": True, "requestKey": issued.key, "expiresAt": clock.epoch(issued.expires_at)}
+
+
+@blp.route("/v1/security/vscode-link")
+class VscodeLink(MethodView):
+    @forge_request_key
+    @blp.arguments(VscodeLinkBodySchema)
+    @blp.response(200, VscodeLinkSchema)
+    def post(self, body, caller):
+        """Mint a secure IDE launch payload
+
+        A one-time launch code bound to (installation, projectId, taskId, user) and the vscode://
+        and HTTPS launcher URLs. The launcher carries only the code, never the permit.
+        """
+        user = acting_user(caller, body.get("userAccountId"))
+        task_context.store(caller.installation.id, body["projectId"], body["taskId"],
+                           body.get("jiraContext"), body.get("initialTaiDoc"))
+        minted = launch_codes.mint(caller.installation, body["projectId"], body["taskId"], user,
+                                   body["expirationDays"])
+        return {
+            "ok": True,
+            "launchCode": minted.code,
+            "vscodeUrl": minted.vscode_url,
+            "httpsUrl": minted.https_url,
+            "expiresAt": clock.epoch(minted.expires_at),
+        }
+
+
+@blp.route("/v1/security/task-permit")
+class TaskPermit(MethodView):
+    @forge_request_key
+    @blp.arguments(TaskBindingBodySchema)
+    @blp.response(200, PermitSchema)
+    def post(self, body, caller):
+        """Mint a task-scoped permit directly
+
+        A 24-hour bearer permit for one Jira project/task, for Jira-side background flows.
+        """
+        user = acting_user(caller, body.get("userAccountId"))
+        issued = permits.mint(caller.installation, body["projectId"], body["taskId"], user, "direct")
+        return _permit_answer(caller.installation, body["projectId"], body["taskId"], issued)
+
+
+@blp.route("/v1/security/launch-exchange")
+class LaunchExchange(MethodView):
+    @rate_limited("launch-exchange", exchange_limit)
+    @blp.arguments(LaunchExchangeBodySchema)
+    @blp.response(200, PermitSchema)
+    def post(self, body):
+        """Exchange a one-time launch code for the task permit
+
+        Consumes the code only when it is unused, unexpired and projectId/taskId match its
+        binding; a mismatch consumes nothing; a replay is refused and revokes the permit minted
+        from the code. Attempts are rate limited per client address.
+        """
+        installation, issued = launch_codes.exchange(body["code"], body["projectId"], body["taskId"])
+        return _permit_answer(installation, body["projectId"], body["taskId"], issued)
+
+
+@blp.route("/v1/launch")
+class Launch(MethodView):
+    @blp.arguments(LaunchQuerySchema, location="query", error_status_code=400)
+    @blp.response(200, content_type="text/html", description="Launcher page redirecting into vscode://")
+    def get(self, query):
+        """HTTPS launcher for vscode:// fallback
+
+        A small HTML page that redirects into the editor with the one-time launch code and shows
+        a clickable fallback link. Served with no-store, no-referrer and a strict CSP.
+        """
+        html, headers = launcher.render(query["p"], query["t"], query["c"], query.get("baseUrl"),
+                                        query.get("statusLanguage"))
+        return Response(html, status=200, headers=headers)

@@ -1,0 +1,74 @@
+"""Schemas of the security tag."""
+import marshmallow as ma
+from marshmallow import validate
+
+from ...extensions import Schema
+from ..fields import HintsSchema, account_id, project_id, task_id
+
+SESSION_ID = validate.Regexp(r"^[A-Za-z0-9._:-]{1,128}$", error="Letters, digits and . _ : - only (at most 128).")
+
+
+class RequestKeyBodySchema(HintsSchema):
+    sessionId = ma.fields.String(allow_none=True, validate=SESSION_ID,
+                                 metadata={"description": "Optional: a separate key chain per Jira app session"})
+
+
+class RequestKeySchema(Schema):
+    ok = ma.fields.Boolean(required=True)
+    requestKey = ma.fields.String(required=True, metadata={"example": "sc_jira_req_..."})
+    expiresAt = ma.fields.Integer(required=True, metadata={"description": "Epoch seconds"})
+
+
+class TaskBindingBodySchema(HintsSchema):
+    projectId = project_id(required=True)
+    taskId = task_id(required=True)
+    userAccountId = account_id()
+
+
+class VscodeLinkBodySchema(TaskBindingBodySchema):
+    expirationDays = ma.fields.Integer(load_default=1, validate=validate.Range(min=1, max=14),
+                                       metadata={"description": "Launch link lifetime in days (1-14)"})
+    jiraContext = ma.fields.Dict(allow_none=True, metadata={"description": "Task context for GET /v1/tasks/context"})
+    initialTaiDoc = ma.fields.Dict(allow_none=True, metadata={"description": "Optional editor boot state"})
+
+
+class VscodeLinkSchema(Schema):
+    ok = ma.fields.Boolean(required=True)
+    launchCode = ma.fields.String(required=True)
+    vscodeUrl = ma.fields.String(required=True)
+    httpsUrl = ma.fields.String(required=True)
+    expiresAt = ma.fields.Integer(required=True)
+
+
+class PermitSchema(Schema):
+    ok = ma.fields.Boolean(required=True)
+    cloudId = ma.fields.String(required=True)
+    projectId = ma.fields.String(required=True)
+    taskId = ma.fields.String(required=True)
+    permit = ma.fields.String(required=True)
+    expiresAt = ma.fields.Integer(required=True)
+
+
+class LaunchExchangeBodySchema(Schema):
+    code = ma.fields.String(required=True, validate=validate.Length(min=1, max=200))
+    projectId = project_id(required=True)
+    taskId = task_id(required=True)
+
+
+LANGUAGE = validate.Regexp(r"^[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8}){0,3}$", error="Must be a language tag such as en or pt-BR.")
+LAUNCH_CODE = validate.Regexp(r"^sc_launch_[A-Za-z0-9_-]{1,100}$", error="Must be a launch code (sc_launch_...).")
+
+
+class LaunchQuerySchema(Schema):
+    p = project_id(required=True, metadata={"description": "projectId"})
+    t = task_id(required=True, metadata={"description": "taskId"})
+    c = ma.fields.String(required=True, validate=LAUNCH_CODE, metadata={"description": "one-time launch code"})
+    baseUrl = ma.fields.String(allow_none=True, validate=validate.Length(max=512),
+                               metadata={"description": "Backend route hint; kept only if it is this backend's own URL"})
+    statusLanguage = ma.fields.String(allow_none=True, validate=LANGUAGE)
+
+    @ma.pre_load
+    def refuse_legacy_k(self, data, **kwargs):
+        if "k" in data:
+            raise ma.ValidationError("The k parameter is no longer accepted; use c.", "k")
+        return data

@@ -1,0 +1,1 @@
+"""Routes of the tasks tag: activity (to be built)."""

@@ -1,0 +1,21 @@
+"""GET /v1/tasks/context."""
+from flask.views import MethodView
+
+from ...auth.guards import task_permit
+from ...task_context import service as task_context
+from . import blp
+from .schemas_context import TaskContextSchema
+
+
+@blp.route("/v1/tasks/context")
+class TaskContext(MethodView):
+    @task_permit
+    @blp.response(200, TaskContextSchema)
+    @blp.alt_response(404, description='No context stored: {"ok": false, "error": "Context not found"}')
+    def get(self, permit):
+        """Read stored task context
+
+        The Jira task context and initial editor payload for the permit's own project/task.
+        """
+        row = task_context.read(permit.installation_pk, permit.project_id, permit.task_id)
+        return {"ok": True, "context": row.context, "initialTai": row.initial_tai}

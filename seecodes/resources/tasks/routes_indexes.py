@@ -1,0 +1,1 @@
+"""Routes of the tasks tag: indexes (to be built)."""

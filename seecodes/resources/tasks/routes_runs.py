@@ -1,0 +1,1 @@
+"""Routes of the tasks tag: runs (to be built)."""

@@ -1,0 +1,1 @@
+"""Routes of the telemetry tag (to be built)."""

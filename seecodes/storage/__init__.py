@@ -1,0 +1,1 @@
+"""Object storage: local files with app-signed URLs, or S3 through boto3."""

@@ -1,0 +1,86 @@
+"""Test helpers: Forge token signing, a Jira-app session that rotates request keys, IDE launch."""
+from seecodes.forge import dev
+
+NEXT_KEY = "X-SeeCodes-Next-Request-Key"
+REQUEST_KEY = "X-SeeCodes-Jira-Request-Key"
+
+# The contract's example payloads, used as fixtures across the suite.
+VSCODE_LINK_EXAMPLE = {
+    "projectId": "AUTH",
+    "taskId": "AUTH-128",
+    "userAccountId": "557058:alice",
+    "expirationDays": 14,
+    "jiraContext": {"title": "Implement auth flow", "descriptionMd": "...", "attachments": [], "images": []},
+    "initialTaiDoc": {"version": 1, "task": {"key": "AUTH-128"}},
+}
+
+
+class ForgeSigner:
+    def __init__(self, key, kid, app_id):
+        self.key, self.kid, self.app_id = key, kid, app_id
+
+    def claims(self, installation_id, cloud_id=None, principal=None, **kwargs):
+        return dev.forge_claims(self.app_id, installation_id, cloud_id, principal, **kwargs)
+
+    def token(self, installation_id, cloud_id=None, principal=None, **kwargs):
+        return dev.sign(self.claims(installation_id, cloud_id, principal, **kwargs), self.key, self.kid)
+
+    def sign(self, claims, **kwargs):
+        return dev.sign(claims, self.key, self.kid, **kwargs)
+
+
+class JiraSession:
+    """Drives Jira-side routes like the Forge app: a fresh token per call and the current request key."""
+
+    def __init__(self, client, signer, installation_id, cloud_id, principal, session_id=None):
+        self.client, self.signer = client, signer
+        self.installation_id, self.cloud_id, self.principal = installation_id, cloud_id, principal
+        self.session_id = session_id
+        self.key = None
+
+    def auth(self):
+        return {"Authorization": f"Bearer {self.signer.token(self.installation_id, self.cloud_id, self.principal)}"}
+
+    def bootstrap(self):
+        body = {"sessionId": self.session_id} if self.session_id else {}
+        response = self.client.post("/v1/jira/request-key", json=body, headers=self.auth())
+        assert response.status_code == 200, response.get_json()
+        self.key = response.get_json()["requestKey"]
+        return self.key
+
+    def call(self, method, path, **kwargs):
+        if self.key is None:
+            self.bootstrap()
+        headers = {**self.auth(), REQUEST_KEY: self.key, **kwargs.pop("headers", {})}
+        response = self.client.open(path, method=method, headers=headers, **kwargs)
+        if response.status_code < 400:
+            self.key = response.headers[NEXT_KEY]
+        return response
+
+    def get(self, path, **kwargs):
+        return self.call("GET", path, **kwargs)
+
+    def post(self, path, **kwargs):
+        return self.call("POST", path, **kwargs)
+
+    def launch(self, project_id="AUTH", task_id="AUTH-128", **extra):
+        """vscode-link then launch-exchange, as the IDE does; returns the permit."""
+        body = {**VSCODE_LINK_EXAMPLE, "projectId": project_id, "taskId": task_id,
+                "userAccountId": self.principal, **extra}
+        link = self.post("/v1/security/vscode-link", json=body)
+        assert link.status_code == 200, link.get_json()
+        code = link.get_json()["launchCode"]
+        exchange = self.client.post("/v1/security/launch-exchange",
+                                    json={"code": code, "projectId": project_id, "taskId": task_id})
+        assert exchange.status_code == 200, exchange.get_json()
+        return exchange.get_json()["permit"]
+
+    def permit(self, project_id="AUTH", task_id="AUTH-128"):
+        response = self.post("/v1/security/task-permit",
+                             json={"projectId": project_id, "taskId": task_id, "userAccountId": self.principal})
+        assert response.status_code == 200, response.get_json()
+        return response.get_json()["permit"]
+
+
+def bearer(permit):
+    return {"Authorization": f"Bearer {permit}"}
