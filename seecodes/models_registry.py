@@ -7,3 +7,4 @@ from .launch_codes import models as launch_codes_models  # noqa: F401
 from .permits import models as permits_models  # noqa: F401
 from .request_keys import models as request_keys_models  # noqa: F401
 from .task_context import models as task_context_models  # noqa: F401
+from .runs import models as runs_models  # noqa: F401

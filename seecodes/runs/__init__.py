@@ -1,0 +1,1 @@
+"""AI runs: the run state machine, its jobs, workers, providers and reaper."""

@@ -1,0 +1,59 @@
+"""A run of an AI model for one task, and the lines of its execution log."""
+from ..extensions import db
+from ..models_base import BigIntPK, utcnow
+
+# initialized (created by init, waiting for uploads) -> queued -> in_process -> processing_remote
+# -> succeeded | failed
+INITIALIZED = "initialized"
+QUEUED = "queued"
+IN_PROCESS = "in_process"
+PROCESSING_REMOTE = "processing_remote"
+SUCCEEDED = "succeeded"
+FAILED = "failed"
+FINAL_STATUSES = (SUCCEEDED, FAILED)
+ACTIVE_STATUSES = (QUEUED, IN_PROCESS, PROCESSING_REMOTE)
+
+
+class Run(db.Model):
+    __tablename__ = "runs"
+    __table_args__ = (
+        db.Index("ix_runs_binding", "installation_pk", "project_id", "task_id"),
+        db.Index("ix_runs_status_heartbeat", "status", "heartbeat_at"),
+    )
+
+    id = db.Column(db.String(64), primary_key=True)  # run_<random>; also the RQ job id
+    installation_pk = db.Column(db.Integer, db.ForeignKey("installations.id"), nullable=False)
+    project_id = db.Column(db.String(255), nullable=False)
+    task_id = db.Column(db.String(255), nullable=False)
+    user_account_id = db.Column(db.String(255), nullable=True)
+    model_id = db.Column(db.String(128), nullable=False)
+    files = db.Column(db.JSON, nullable=False)  # input file names, in the order init received them
+    storage_prefix = db.Column(db.String(512), nullable=False)
+    status = db.Column(db.String(32), nullable=False, default=INITIALIZED)
+    user_prompt = db.Column(db.Text, nullable=True)
+    estimated_input_tokens = db.Column(db.Integer, nullable=True)
+    estimated_credits = db.Column(db.Integer, nullable=True)
+    input_tokens = db.Column(db.Integer, nullable=True)
+    output_tokens = db.Column(db.Integer, nullable=True)
+    error = db.Column(db.Text, nullable=True)
+    attempts = db.Column(db.Integer, nullable=False, default=0)
+    output_key = db.Column(db.String(512), nullable=True)
+    result_zip_key = db.Column(db.String(512), nullable=True)
+    created_at = db.Column(db.DateTime, nullable=False, default=utcnow)
+    updated_at = db.Column(db.DateTime, nullable=False, default=utcnow)
+    queued_at = db.Column(db.DateTime, nullable=True)
+    started_at = db.Column(db.DateTime, nullable=True)
+    heartbeat_at = db.Column(db.DateTime, nullable=True)
+    finished_at = db.Column(db.DateTime, nullable=True)
+
+
+class RunLogLine(db.Model):
+    """The execution log, one row per line, so it is readable while the run is still going."""
+
+    __tablename__ = "run_log_lines"
+    __table_args__ = (db.Index("ix_run_log_lines_run", "run_id", "id"),)
+
+    id = db.Column(BigIntPK, primary_key=True, autoincrement=True)
+    run_id = db.Column(db.String(64), db.ForeignKey("runs.id", ondelete="CASCADE"), nullable=False)
+    logged_at = db.Column(db.DateTime, nullable=False, default=utcnow)
+    line = db.Column(db.Text, nullable=False)
