@@ -15,8 +15,10 @@ forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 
 def post_fork(server, worker):
     """Connections opened by the master must not be shared with forked workers."""
+    app = worker.app.wsgi()
+    if "sqlalchemy" not in getattr(app, "extensions", {}):
+        return  # not the SeeCodes app (the benchmarks' minimal baseline)
     from seecodes.extensions import db
 
-    app = worker.app.wsgi()
     with app.app_context():
         db.engine.dispose(close=False)

@@ -1,0 +1,31 @@
+"""`make bench`: run every benchmark and print candidate vs baseline with the ratio and its target."""
+import argparse
+import importlib
+import json
+import sys
+
+MODULES = ["bench.http", "bench.indexes", "bench.runs"]
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench")
+    parser.add_argument("--quick", action="store_true", help="short rounds, for a smoke check")
+    parser.add_argument("--only", action="append", help="module to run, e.g. bench.http (repeatable)")
+    parser.add_argument("--json", help="also write the results to this file")
+    args = parser.parse_args(argv)
+    results = []
+    for name in args.only or MODULES:
+        module = importlib.import_module(name)
+        for figure in module.run(quick=args.quick):
+            results.append(figure)
+            print(f"{'ok  ' if figure['ok'] else 'MISS'} {figure['name']}: candidate {figure['candidate']:.4g}, "
+                  f"baseline {figure['baseline']:.4g} {figure['metric']}; ratio {figure['ratio']:.2f} "
+                  f"(target {figure['target']})", flush=True)
+    if args.json:
+        with open(args.json, "w") as handle:
+            json.dump(results, handle, indent=2)
+    return 0 if all(figure["ok"] for figure in results) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,126 @@
+"""Bench plumbing: the bench database, gunicorn servers on free ports and a multi-process HTTP load driver."""
+import multiprocessing
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+from sqlalchemy import create_engine, text
+
+ROOT = Path(__file__).resolve().parent.parent
+PYTHON = sys.executable
+ADMIN_URL = os.environ.get("SEECODES_BENCH_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+DATABASE_URL = os.environ.get("SEECODES_BENCH_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/bench")
+
+
+def result(name: str, metric: str, baseline: float, candidate: float, target: str, ok: bool, **extra) -> dict:
+    """One benchmark figure, in the shape every bench module returns."""
+    ratio = candidate / baseline if baseline else float("inf")
+    return {"name": name, "metric": metric, "baseline": baseline, "candidate": candidate, "ratio": ratio,
+            "target": target, "ok": ok, **extra}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def reset_database(url: str = DATABASE_URL) -> None:
+    """Create the bench database if needed and rebuild its schema from the migrations."""
+    name = url.rsplit("/", 1)[1]
+    admin = create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        if not connection.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}).first():
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    engine = create_engine(url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as connection:
+        connection.execute(text("DROP SCHEMA public CASCADE"))
+        connection.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+
+
+def flask_cli(env: dict, *args: str) -> str:
+    completed = subprocess.run([PYTHON, "-m", "flask", "--app", "wsgi", *args], cwd=ROOT, env=env,
+                               capture_output=True, text=True, check=True)
+    return completed.stdout
+
+
+@contextmanager
+def gunicorn(app_spec: str, env: dict, port: int):
+    """Serve app_spec with the project's gunicorn.conf.py (same workers and threads for every server)."""
+    server_env = {**env, "PORT": str(port), "GUNICORN_ACCESS_LOG": "/dev/null", "SEECODES_LOG_LEVEL": "WARNING"}
+    process = subprocess.Popen([PYTHON, "-m", "gunicorn", "-c", "gunicorn.conf.py", app_spec], cwd=ROOT,
+                               env=server_env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                               start_new_session=True)
+    try:
+        _wait_for_port(port, process)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+
+def _wait_for_port(port: int, process: subprocess.Popen, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"server exited: {process.stderr.read().decode()[-2000:]}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError(f"server on port {port} did not start")
+
+
+def _client_process(client_factory, index, start_at, seconds, queue):
+    """Run one client on its own keep-alive connection; count the requests completed in the window."""
+    try:
+        step = client_factory(index)
+        done = 0
+        end_at = start_at + seconds
+        while True:
+            now = time.time()
+            if now >= end_at:
+                break
+            step()
+            if now >= start_at:
+                done += 1
+    except BaseException as exc:  # report it to the parent instead of leaving it waiting
+        queue.put(f"client {index}: {exc!r}")
+        raise
+    queue.put(done)
+
+
+def throughput(client_factory, processes: int, seconds: float, warmup: float = 1.0) -> float:
+    """Requests per second completed by `processes` client processes after a warm-up.
+
+    client_factory(index) runs inside each client process and returns a function doing one request
+    (raising on any unexpected answer, so a benchmark never counts failures as speed).
+    """
+    context = multiprocessing.get_context("fork")
+    queue = context.Queue()
+    start_at = time.time() + warmup + 0.5
+    workers = [context.Process(target=_client_process, args=(client_factory, i, start_at, seconds, queue))
+               for i in range(processes)]
+    for worker in workers:
+        worker.start()
+    counts = [queue.get(timeout=seconds + warmup + 120) for _ in workers]
+    failures = [c for c in counts if isinstance(c, str)]
+    if failures:
+        raise RuntimeError("; ".join(failures))
+    for worker in workers:
+        worker.join()
+        if worker.exitcode != 0:
+            raise RuntimeError("a bench client failed")
+    return sum(counts) / seconds

@@ -1,0 +1,146 @@
+"""Credential overhead under gunicorn: permit-authenticated run polling and Jira-side routes vs minimal Flask.
+
+Both servers run with the same gunicorn.conf.py against the same PostgreSQL database, measured side by
+side in one run by the same multi-process keep-alive client (one key chain per client connection).
+"""
+import http.client
+import json
+import os
+import statistics
+import tempfile
+import uuid
+
+from sqlalchemy import create_engine, text
+
+from seecodes.forge import dev
+
+from . import common
+
+APP_ID = "ari:cloud:ecosystem::app/00000000-0000-4000-8000-0000000be4c4"
+INSTALLATION_ID = f"ari:cloud:ecosystem::installation/{uuid.uuid4()}"
+CLOUD_ID = str(uuid.uuid4())
+PRINCIPAL = "557058:bench"
+PROJECT, TASK = "BENCH", "BENCH-1"
+TARGET_RATIO = 0.8
+
+
+class Client:
+    """One keep-alive connection that raises on any unexpected answer."""
+
+    def __init__(self, base_url: str):
+        host, port = base_url.removeprefix("http://").split(":")
+        self.connection = http.client.HTTPConnection(host, int(port), timeout=30)
+
+    def request(self, method: str, path: str, headers: dict, body: dict | None = None, expect: int = 200):
+        payload = json.dumps(body).encode() if body is not None else None
+        if payload is not None:
+            headers = {**headers, "Content-Type": "application/json"}
+        self.connection.request(method, path, body=payload, headers=headers)
+        response = self.connection.getresponse()
+        data = response.read()
+        if response.status != expect:
+            raise RuntimeError(f"{method} {path}: {response.status} {data[:300]!r}")
+        return response, data
+
+
+def _token(instance: str) -> str:
+    key, kid = dev.load_dev_key(instance)
+    return dev.sign(dev.forge_claims(APP_ID, INSTALLATION_ID, CLOUD_ID, PRINCIPAL, ttl=900), key, kid)
+
+
+def _bootstrap(client: Client, token: str, session_id: str) -> str:
+    _, data = client.request("POST", "/v1/jira/request-key", {"Authorization": f"Bearer {token}"},
+                             {"sessionId": session_id})
+    return json.loads(data)["requestKey"]
+
+
+def _prepare(env: dict, instance: str, candidate_url: str) -> tuple[str, str]:
+    """Provision the installation, mint a task permit through the API and store one run row."""
+    client = Client(candidate_url)
+    token = _token(instance)
+    key = _bootstrap(client, token, "setup")
+    response, data = client.request("POST", "/v1/security/task-permit",
+                                    {"Authorization": f"Bearer {token}", "X-SeeCodes-Jira-Request-Key": key},
+                                    {"projectId": PROJECT, "taskId": TASK, "userAccountId": PRINCIPAL})
+    permit = json.loads(data)["permit"]
+    run_id = f"run_bench{uuid.uuid4().hex[:12]}"
+    engine = create_engine(env["DATABASE_URL"])
+    with engine.begin() as connection:
+        connection.execute(
+            text("INSERT INTO runs (id, installation_pk, project_id, task_id, user_account_id, model_id, files, "
+                 "storage_prefix, status, attempts, created_at, updated_at) "
+                 "SELECT :id, i.id, :p, :t, :u, 'strict light', '[\"list.md\"]', 'bench/', 'queued', 0, now(), now() "
+                 "FROM installations i WHERE i.installation_id = :ins"),
+            {"id": run_id, "p": PROJECT, "t": TASK, "u": PRINCIPAL, "ins": INSTALLATION_ID},
+        )
+    engine.dispose()
+    return permit, run_id
+
+
+def _permit_clients(url: str, path: str, permit: str):
+    def factory(_index):
+        client = Client(url)
+        headers = {"Authorization": f"Bearer {permit}"}
+        return lambda: client.request("GET", path, headers)
+
+    return factory
+
+
+def _jira_clients(url: str, path: str, candidate_url: str, instance: str, label: str):
+    def factory(index):
+        token = _token(instance)
+        state = {"key": _bootstrap(Client(candidate_url), token, f"{label}-{index}-{uuid.uuid4().hex[:6]}")}
+        client = Client(url)
+
+        def step():
+            response, _ = client.request("GET", path, {"Authorization": f"Bearer {token}",
+                                                       "X-SeeCodes-Jira-Request-Key": state["key"]})
+            state["key"] = response.getheader("X-SeeCodes-Next-Request-Key")
+
+        return step
+
+    return factory
+
+
+def _side_by_side(candidate, baseline, processes, seconds, rounds) -> tuple[float, float]:
+    """Alternate candidate and baseline rounds so drift in the machine's load hits both alike."""
+    measured = {"candidate": [], "baseline": []}
+    for _ in range(rounds):
+        measured["candidate"].append(common.throughput(candidate, processes, seconds))
+        measured["baseline"].append(common.throughput(baseline, processes, seconds))
+    return statistics.median(measured["candidate"]), statistics.median(measured["baseline"])
+
+
+def run(quick: bool = False) -> list[dict]:
+    processes, seconds, rounds = (2, 1.5, 1) if quick else (4, 5.0, 3)
+    common.reset_database()
+    instance = tempfile.mkdtemp(prefix="seecodes-bench-")
+    dev.write_dev_keys(instance)
+    env = {**os.environ, "DATABASE_URL": common.DATABASE_URL, "SEECODES_INSTANCE_PATH": instance,
+           "SEECODES_SECRET_KEY": "bench-secret-key", "FORGE_APP_ID": APP_ID,
+           "FORGE_JWKS_URL": os.path.join(instance, dev.JWKS_FILE), "REDIS_URL": ""}
+    env.pop("SEECODES_SECRET_KEY_FALLBACKS", None)
+    common.flask_cli(env, "db", "upgrade")
+    common.flask_cli(env, "models", "seed")
+    results = []
+    with common.gunicorn("wsgi:app", env, common.free_port()) as candidate_url, \
+            common.gunicorn("bench.minimal_app:app", env, common.free_port()) as baseline_url:
+        permit, run_id = _prepare(env, instance, candidate_url)
+        candidate, baseline = _side_by_side(
+            _permit_clients(candidate_url, f"/v1/tasks/{run_id}", permit),
+            _permit_clients(baseline_url, f"/baseline/runs/{run_id}", permit),
+            processes, seconds, rounds)
+        results.append(_throughput_result("permit GET /v1/tasks/{runId} vs minimal Flask route", candidate, baseline))
+        candidate, baseline = _side_by_side(
+            _jira_clients(candidate_url, "/v1/instances/me", candidate_url, instance, "candidate"),
+            _jira_clients(baseline_url, "/baseline/jira", candidate_url, instance, "baseline"),
+            processes, seconds, rounds)
+        results.append(_throughput_result("Jira GET /v1/instances/me (RS256 + key rotation) vs minimal Flask route",
+                                          candidate, baseline))
+    return results
+
+
+def _throughput_result(name: str, candidate: float, baseline: float) -> dict:
+    ratio = candidate / baseline
+    return common.result(name, "requests per second", baseline, candidate, f">= {TARGET_RATIO:.0%} of baseline",
+                         ratio >= TARGET_RATIO)
