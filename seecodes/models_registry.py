@@ -8,3 +8,7 @@ from .permits import models as permits_models  # noqa: F401
 from .request_keys import models as request_keys_models  # noqa: F401
 from .task_context import models as task_context_models  # noqa: F401
 from .runs import models as runs_models  # noqa: F401
+from .progress import models as progress_models  # noqa: F401
+from .activity import models as activity_models  # noqa: F401
+from .metrics import models as metrics_models  # noqa: F401
+from .indexes import models as indexes_models  # noqa: F401

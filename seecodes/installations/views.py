@@ -1,9 +1,15 @@
 """The installation document of GET /v1/instances/me."""
 from .. import clock
+from ..metrics.service import latest_installed_users_count
 from .models import Installation
 
+_LATEST = object()
 
-def document(installation: Installation, installed_users_count: int | None = None) -> dict:
+
+def document(installation: Installation, installed_users_count: int | None = _LATEST) -> dict:
+    """installedUsersCount is the latest count reported to POST /v1/jira/instance-metrics (null if none)."""
+    if installed_users_count is _LATEST:
+        installed_users_count = latest_installed_users_count(installation.id)
     return {
         "ok": True,
         "cloudId": installation.installation_id,

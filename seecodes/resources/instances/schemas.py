@@ -24,4 +24,4 @@ class InstanceSchema(Schema):
     devModeActive = ma.fields.Boolean(required=True)
     billingMode = ma.fields.String(required=True)
     siteUrl = ma.fields.String(allow_none=True)
-    installedUsersCount = ma.fields.Integer(allow_none=True, metadata={"description": "Latest reported count"})
+    installedUsersCount = ma.fields.Integer(allow_none=True, metadata={"description": "Latest count reported to POST /v1/jira/instance-metrics; null if none"})

@@ -1,0 +1,1 @@
+"""Activity snapshots, effort formula v1 and the team-competition retrospective board."""

@@ -1,0 +1,1 @@
+"""Task progress: the issue-level ready / left / risk document, one per installation, project and task."""

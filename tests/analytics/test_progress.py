@@ -1,0 +1,75 @@
+"""POST/GET /v1/tasks/{taskId}/progress: the contract's document, exact binding, tenant scope."""
+import re
+
+import pytest
+
+from ..helpers import bearer
+from .conftest import PROGRESS_EXAMPLE
+
+URL = "/v1/tasks/AUTH-128/progress"
+
+
+def test_saved_progress_round_trips_with_utc_updated_at(client, auth):
+    assert client.post(URL, json=PROGRESS_EXAMPLE, headers=auth).get_json() == {"ok": True}
+    answer = client.get(URL, query_string={"projectId": "AUTH"}, headers=auth).get_json()
+    progress = answer["progress"]
+    assert answer["ok"] is True
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", progress.pop("updatedAt"))
+    assert progress == PROGRESS_EXAMPLE
+
+
+def test_task_without_progress_answers_null(client, auth):
+    assert client.get(URL, query_string={"projectId": "AUTH"}, headers=auth).get_json() == {"ok": True, "progress": None}
+
+
+def test_jira_app_reads_progress_with_request_key(client, auth, jira):
+    client.post(URL, json=PROGRESS_EXAMPLE, headers=auth)
+    response = jira.get(URL, query_string={"projectId": "AUTH"})
+    assert response.status_code == 200
+    assert response.get_json()["progress"]["ready"] == PROGRESS_EXAMPLE["ready"]
+
+
+def test_second_save_replaces_the_document(client, auth):
+    client.post(URL, json=PROGRESS_EXAMPLE, headers=auth)
+    client.post(URL, json={"ready": ["Only this"]}, headers=auth)
+    progress = client.get(URL, query_string={"projectId": "AUTH"}, headers=auth).get_json()["progress"]
+    assert progress["ready"] == ["Only this"] and progress["left"] == [] and progress["progress"] is None
+
+
+def test_save_for_another_task_is_forbidden(client, auth):
+    response = client.post("/v1/tasks/AUTH-129/progress", json=PROGRESS_EXAMPLE, headers=auth)
+    assert response.status_code == 403
+    assert response.get_json()["error"] == "permit_binding_mismatch"
+
+
+@pytest.mark.parametrize("path, project", [("/v1/tasks/AUTH-129/progress", "AUTH"), (URL, "OTHER")])
+def test_read_outside_the_permit_binding_is_forbidden(client, auth, path, project):
+    assert client.get(path, query_string={"projectId": project}, headers=auth).status_code == 403
+
+
+def test_read_requires_project_id(client, auth):
+    assert client.get(URL, headers=auth).status_code == 422
+
+
+def test_save_without_permit_is_unauthorized(client):
+    assert client.post(URL, json=PROGRESS_EXAMPLE).status_code == 401
+
+
+def test_other_installation_never_sees_progress(client, auth, other_jira):
+    client.post(URL, json=PROGRESS_EXAMPLE, headers=auth)
+    assert other_jira.get(URL, query_string={"projectId": "AUTH"}).get_json()["progress"] is None
+    other = bearer(other_jira.permit())
+    assert client.get(URL, query_string={"projectId": "AUTH"}, headers=other).get_json()["progress"] is None
+
+
+@pytest.mark.parametrize("body", [
+    {"ready": ["x"] * 101},
+    {"left": ["x" * 2001]},
+    {"risks": [42]},
+    {"progress": "x" * 65},
+    {"logs": "not a list"},
+])
+def test_out_of_bounds_document_is_refused(client, auth, body):
+    response = client.post(URL, json=body, headers=auth)
+    assert response.status_code == 422
+    assert response.get_json()["errors"]
