@@ -68,8 +68,8 @@ def _prepare(env: dict, instance: str, candidate_url: str) -> tuple[str, str]:
     with engine.begin() as connection:
         connection.execute(
             text("INSERT INTO runs (id, installation_pk, project_id, task_id, user_account_id, model_id, files, "
-                 "storage_prefix, status, attempts, created_at, updated_at) "
-                 "SELECT :id, i.id, :p, :t, :u, 'strict light', '[\"list.md\"]', 'bench/', 'queued', 0, now(), now() "
+                 "storage_prefix, status, attempts, requeues, created_at, updated_at) "
+                 "SELECT :id, i.id, :p, :t, :u, 'strict light', '[\"list.md\"]', 'bench/', 'queued', 0, 0, now(), now() "
                  "FROM installations i WHERE i.installation_id = :ins"),
             {"id": run_id, "p": PROJECT, "t": TASK, "u": PRINCIPAL, "ins": INSTALLATION_ID},
         )

@@ -12,6 +12,8 @@ installations_cli = AppGroup("installations", help="Manage Jira installations.")
 models_cli = AppGroup("models", help="Manage the model catalog.")
 forge_cli = AppGroup("forge", help="Local Forge signing keys and tokens for offline development.")
 runs_cli = AppGroup("runs", help="Maintain AI runs.")
+from .runs.cli import reap as _runs_reap  # noqa: E402
+runs_cli.add_command(_runs_reap)
 
 
 @installations_cli.command("create")

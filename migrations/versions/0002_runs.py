@@ -35,6 +35,7 @@ def upgrade():
     sa.Column('output_tokens', sa.Integer(), nullable=True),
     sa.Column('error', sa.Text(), nullable=True),
     sa.Column('attempts', sa.Integer(), nullable=False),
+    sa.Column('requeues', sa.Integer(), nullable=False),
     sa.Column('output_key', sa.String(length=512), nullable=True),
     sa.Column('result_zip_key', sa.String(length=512), nullable=True),
     sa.Column('created_at', sa.DateTime(), nullable=False),
@@ -49,6 +50,7 @@ def upgrade():
     with op.batch_alter_table('runs', schema=None) as batch_op:
         batch_op.create_index('ix_runs_binding', ['installation_pk', 'project_id', 'task_id'], unique=False)
         batch_op.create_index('ix_runs_status_heartbeat', ['status', 'heartbeat_at'], unique=False)
+        batch_op.create_index('ix_runs_installation_created', ['installation_pk', 'created_at'], unique=False)
 
     op.create_table('run_log_lines',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
@@ -72,6 +74,7 @@ def downgrade():
     op.drop_table('run_log_lines')
     with op.batch_alter_table('runs', schema=None) as batch_op:
         batch_op.drop_index('ix_runs_status_heartbeat')
+        batch_op.drop_index('ix_runs_installation_created')
         batch_op.drop_index('ix_runs_binding')
 
     op.drop_table('runs')

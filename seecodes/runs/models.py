@@ -19,6 +19,7 @@ class Run(db.Model):
     __table_args__ = (
         db.Index("ix_runs_binding", "installation_pk", "project_id", "task_id"),
         db.Index("ix_runs_status_heartbeat", "status", "heartbeat_at"),
+        db.Index("ix_runs_installation_created", "installation_pk", "created_at"),  # team-competition fallback
     )
 
     id = db.Column(db.String(64), primary_key=True)  # run_<random>; also the RQ job id
@@ -36,7 +37,8 @@ class Run(db.Model):
     input_tokens = db.Column(db.Integer, nullable=True)
     output_tokens = db.Column(db.Integer, nullable=True)
     error = db.Column(db.Text, nullable=True)
-    attempts = db.Column(db.Integer, nullable=False, default=0)
+    attempts = db.Column(db.Integer, nullable=False, default=0)  # claims by a job
+    requeues = db.Column(db.Integer, nullable=False, default=0)  # re-queues by the reaper after a lost job
     output_key = db.Column(db.String(512), nullable=True)
     result_zip_key = db.Column(db.String(512), nullable=True)
     created_at = db.Column(db.DateTime, nullable=False, default=utcnow)

@@ -1,1 +1,97 @@
-"""Routes of the tasks tag: runs (to be built)."""
+"""Routes of the tasks tag: AI runs (init, start, status, output, logs)."""
+from flask import Response
+from flask.views import MethodView
+
+from ...auth.guards import task_permit
+from ...extensions import ErrorSchema
+from ...runs import service as runs
+from . import blp
+from .schemas_runs import InitAnswerSchema, InitBodySchema, RunStatusAnswerSchema, StartAnswerSchema, StartBodySchema
+
+
+
+def _error(status: int, description: str):
+    return blp.alt_response(status, schema=ErrorSchema, description=description)
+
+
+def _text(body: str) -> Response:
+    return Response(body, status=200, mimetype="text/plain", headers={"Cache-Control": "no-store"})
+
+
+@blp.route("/v1/tasks/init")
+class RunInit(MethodView):
+    @task_permit
+    @blp.arguments(InitBodySchema)
+    @blp.response(200, InitAnswerSchema)
+    def post(self, body, permit):
+        """Initialize an AI run
+
+        Creates a run bound to the permit's project/task and answers a presigned PUT URL per input file
+        (`files` defaults to `["list.md"]`). 422 for an unknown model or an unacceptable file name.
+        """
+        run, uploads, bucket = runs.init_run(permit, body["model"], body["files"])
+        return {"ok": True, "runId": run.id, "bucket": bucket, "prefix": run.storage_prefix, "uploads": uploads}
+
+
+@blp.route("/v1/tasks/<string:runId>/start")
+class RunStart(MethodView):
+    @task_permit
+    @blp.arguments(StartBodySchema)
+    @blp.response(200, StartAnswerSchema)
+    @_error(402, "Not enough credits for the estimate (requiredCredits, availableCredits)")
+    @_error(404, "No such run in the permit's tenant")
+    @_error(409, "`uploads_incomplete` (missingFiles) or `run_already_started`")
+    @_error(413, "`input_exceeds_context` (the model's maxContext) or `upload_too_large`")
+    @_error(503, "`queue_unavailable`: nothing was charged, the run can be started again")
+    def post(self, body, runId, permit):
+        """Queue the AI run
+
+        Once every input is uploaded: estimates the input tokens, prices them with the model's pricing
+        (`ceil(base + per_token × tokens)`), debits the credits and queues the run.
+        """
+        return {"ok": True, **runs.start_run(permit, runId, body["model"], body["userPrompt"])}
+
+
+@blp.route("/v1/tasks/<string:runId>")
+class RunStatus(MethodView):
+    @task_permit
+    @blp.response(200, RunStatusAnswerSchema)
+    @_error(404, "No such run in the permit's tenant")
+    def get(self, runId, permit):
+        """Poll run status
+
+        The run's status document; `resultZipUrl` (output and log) once it has succeeded, `error` once failed.
+        """
+        return {"ok": True, "status": runs.status_document(runs.find_run(permit, runId))}
+
+
+@blp.route("/v1/tasks/<string:runId>/output")
+class RunOutput(MethodView):
+    @task_permit
+    @blp.response(200, {"type": "string"}, content_type="text/plain",
+                  description="The output artifact (usually Markdown)",
+                  example="# Offline report\n")
+    @_error(404, "No such run in the permit's tenant")
+    @_error(409, "`run_not_succeeded`: the output exists once the run has succeeded")
+    def get(self, runId, permit):
+        """Read task output
+
+        The final text artifact of a succeeded run, as text/plain.
+        """
+        return _text(runs.output_text(runs.find_run(permit, runId)))
+
+
+@blp.route("/v1/tasks/<string:runId>/logs")
+class RunLogs(MethodView):
+    @task_permit
+    @blp.response(200, {"type": "string"}, content_type="text/plain",
+                  description="One line per event: ISO-8601 UTC time, then text",
+                  example="2026-04-04T12:34:56.000000Z queued: ...\n")
+    @_error(404, "No such run in the permit's tenant")
+    def get(self, runId, permit):
+        """Read task logs
+
+        The execution log so far (readable while the run is still going), as text/plain.
+        """
+        run = runs.find_run(permit, runId)
+        return _text(runs.log_text(run.id))

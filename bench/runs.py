@@ -1,0 +1,145 @@
+"""End-to-end run overhead vs a no-op RQ job round trip, on PostgreSQL + Redis + one RQ worker subprocess.
+
+Baseline: enqueue a no-op job on the run queue and poll its status until it is finished.
+Candidate: the IDE's whole run with the offline provider: init, upload (local storage served by gunicorn),
+start, the worker's job, polling GET /v1/tasks/{runId} until succeeded, then GET …/output.
+Both go through the same `python -m seecodes.runs.worker` process and poll at the same interval; rounds
+alternate so drift in the machine's load hits both alike. The figure is the median seconds per round trip.
+"""
+import os
+import signal
+import statistics
+import subprocess
+import tempfile
+import time
+import uuid
+
+import requests
+from redis import Redis
+from rq import Queue
+from rq.job import JobStatus
+
+from seecodes.forge import dev
+
+from . import common
+
+REDIS_URL = os.environ.get("SEECODES_BENCH_REDIS_URL", "redis://127.0.0.1:6379/13")
+APP_ID = "ari:cloud:ecosystem::app/00000000-0000-4000-8000-0000000be4c5"
+INSTALLATION_ID = f"ari:cloud:ecosystem::installation/{uuid.uuid4()}"
+CLOUD_ID = str(uuid.uuid4())
+PRINCIPAL = "557058:bench"
+POLL_SECONDS = 0.005
+TARGET_RATIO = 3.0
+LIST_MD = (b"# Release\n\n- [x] Protected-route wrapper is live\n- [ ] Callback validation\n"
+           b"TODO: cover the identity provider payload\n") * 20
+
+
+def noop() -> None:
+    """The baseline job: nothing at all."""
+
+
+def _permit(base_url: str, instance: str) -> str:
+    key, kid = dev.load_dev_key(instance)
+    token = dev.sign(dev.forge_claims(APP_ID, INSTALLATION_ID, CLOUD_ID, PRINCIPAL, ttl=900), key, kid)
+    auth = {"Authorization": f"Bearer {token}"}
+    request_key = requests.post(f"{base_url}/v1/jira/request-key", json={}, headers=auth, timeout=30)
+    request_key.raise_for_status()
+    answer = requests.post(f"{base_url}/v1/security/task-permit", timeout=30,
+                           json={"projectId": "BENCH", "taskId": "BENCH-1", "userAccountId": PRINCIPAL},
+                           headers={**auth, "X-SeeCodes-Jira-Request-Key": request_key.json()["requestKey"]})
+    answer.raise_for_status()
+    return answer.json()["permit"]
+
+
+def _checked(response: requests.Response, status: int = 200) -> requests.Response:
+    if response.status_code != status:
+        raise RuntimeError(f"{response.request.method} {response.url}: {response.status_code} {response.text[:300]}")
+    return response
+
+
+def _run_round_trip(session: requests.Session, base_url: str) -> float:
+    began = time.perf_counter()
+    init = _checked(session.post(f"{base_url}/v1/tasks/init", json={"model": "strict light"})).json()
+    _checked(session.put(init["uploads"]["list.md"], data=LIST_MD, headers={"Authorization": ""}))
+    run_id = init["runId"]
+    _checked(session.post(f"{base_url}/v1/tasks/{run_id}/start",
+                          json={"model": "strict light", "userPrompt": "generate change log"}))
+    while True:
+        status = _checked(session.get(f"{base_url}/v1/tasks/{run_id}")).json()["status"]["status"]
+        if status == "succeeded":
+            break
+        if status == "failed":
+            raise RuntimeError(f"bench run {run_id} failed")
+        time.sleep(POLL_SECONDS)
+    _checked(session.get(f"{base_url}/v1/tasks/{run_id}/output"))
+    return time.perf_counter() - began
+
+
+def _noop_round_trip(queue: Queue) -> float:
+    began = time.perf_counter()
+    job = queue.enqueue(noop, result_ttl=60)
+    while True:
+        status = job.get_status()
+        if status == JobStatus.FINISHED:
+            break
+        if status == JobStatus.FAILED:
+            raise RuntimeError("the no-op job failed")
+        time.sleep(POLL_SECONDS)
+    return time.perf_counter() - began
+
+
+def _start_worker(env: dict) -> subprocess.Popen:
+    return subprocess.Popen([common.PYTHON, "-m", "seecodes.runs.worker"], cwd=common.ROOT, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+
+
+def _stop(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+
+def run(quick: bool = False) -> list[dict]:
+    rounds, warmup = (8, 2) if quick else (40, 5)
+    common.reset_database()
+    instance = tempfile.mkdtemp(prefix="seecodes-bench-runs-")
+    dev.write_dev_keys(instance)
+    port = common.free_port()
+    queue_name = f"bench-runs-{uuid.uuid4().hex[:8]}"  # a queue of its own: nothing else touches it
+    env = {**os.environ, "DATABASE_URL": common.DATABASE_URL, "SEECODES_INSTANCE_PATH": instance,
+           "SEECODES_SECRET_KEY": "bench-secret-key", "FORGE_APP_ID": APP_ID,
+           "FORGE_JWKS_URL": os.path.join(instance, dev.JWKS_FILE), "REDIS_URL": REDIS_URL,
+           "SEECODES_RUN_QUEUE": queue_name, "SEECODES_STORAGE": "local",
+           "SEECODES_PUBLIC_BASE_URL": f"http://127.0.0.1:{port}", "SEECODES_LOG_LEVEL": "WARNING"}
+    env.pop("SEECODES_SECRET_KEY_FALLBACKS", None)
+    common.flask_cli(env, "db", "upgrade")
+    common.flask_cli(env, "models", "seed")
+    common.flask_cli(env, "installations", "create", "--installation-id", INSTALLATION_ID, "--cloud-id", CLOUD_ID,
+                     "--credits", "100000000")
+    connection = Redis.from_url(REDIS_URL)
+    queue = Queue(queue_name, connection=connection)
+    worker = _start_worker(env)
+    try:
+        with common.gunicorn("wsgi:app", env, port) as base_url:
+            session = requests.Session()
+            session.headers["Authorization"] = f"Bearer {_permit(base_url, instance)}"
+            baseline, candidate = [], []
+            for index in range(warmup + rounds):
+                if worker.poll() is not None:
+                    raise RuntimeError(f"worker exited: {worker.stderr.read().decode()[-2000:]}")
+                noop_seconds = _noop_round_trip(queue)
+                run_seconds = _run_round_trip(session, base_url)
+                if index >= warmup:
+                    baseline.append(noop_seconds)
+                    candidate.append(run_seconds)
+    finally:
+        _stop(worker)
+        queue.delete(delete_jobs=True)
+    baseline_median, candidate_median = statistics.median(baseline), statistics.median(candidate)
+    return [common.result("run end-to-end overhead vs no-op RQ job", "seconds per round trip", baseline_median,
+                          candidate_median, "< 3x", candidate_median / baseline_median < TARGET_RATIO,
+                          rounds=rounds)]

@@ -1,0 +1,64 @@
+"""Schemas of the run routes: /v1/tasks/init, /v1/tasks/{runId}/start, /v1/tasks/{runId}."""
+import marshmallow as ma
+from marshmallow import validate
+
+from ...extensions import Schema
+from ...runs import rules
+
+MODEL_ID = validate.Length(min=1, max=128)
+
+
+class InitBodySchema(Schema):
+    model = ma.fields.String(required=True, validate=MODEL_ID,
+                             metadata={"description": "A model id of GET /v1/models", "example": "strict light"})
+    files = ma.fields.List(
+        ma.fields.Raw(), load_default=lambda: list(rules.DEFAULT_FILES),
+        metadata={"description": f"Input file names: at most {rules.MAX_FILES}, unique, at most "
+                                 f"{rules.MAX_NAME_CHARS} characters, no path separators, no '.'/'..', no "
+                                 "control characters", "example": ["list.md"]},
+    )
+
+    @ma.validates("files")
+    def _validate_files(self, files, **_kwargs):
+        problems = rules.file_name_problems(files)
+        if problems:
+            raise ma.ValidationError(problems)
+
+
+class InitAnswerSchema(Schema):
+    ok = ma.fields.Boolean(required=True)
+    runId = ma.fields.String(required=True, metadata={"example": "run_3f9c0b1e2d4a5b6c7d8e9f00"})
+    bucket = ma.fields.String(required=True, metadata={"description": "S3 bucket, or `local`"})
+    prefix = ma.fields.String(required=True, metadata={"example": "runs/run_3f9c0b1e2d4a5b6c7d8e9f00/input/"})
+    uploads = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.String(), required=True,
+                             metadata={"description": "file name -> presigned PUT URL (send the raw bytes)"})
+
+
+class StartBodySchema(Schema):
+    model = ma.fields.String(load_default=None, allow_none=True, validate=MODEL_ID,
+                             metadata={"description": "Optional; must be the model given to init"})
+    userPrompt = ma.fields.String(load_default=None, allow_none=True,
+                                  validate=validate.Length(max=rules.MAX_PROMPT_CHARS),
+                                  metadata={"example": "generate change log"})
+
+
+class StartAnswerSchema(Schema):
+    ok = ma.fields.Boolean(required=True)
+    runId = ma.fields.String(required=True)
+    status = ma.fields.String(required=True, metadata={"example": "queued"})
+    estimatedInputTokens = ma.fields.Integer(required=True, metadata={"example": 12456})
+    estimatedCredits = ma.fields.Integer(required=True, metadata={"example": 37})
+
+
+class RunStatusSchema(Schema):
+    status = ma.fields.String(required=True, metadata={
+        "description": "initialized (waiting for uploads and start) | queued | in_process | processing_remote | "
+                       "succeeded | failed"})
+    updatedAt = ma.fields.String(required=True, metadata={"example": "2026-04-04T12:34:56Z"})
+    error = ma.fields.String(metadata={"description": "Why the run failed"})
+    resultZipUrl = ma.fields.String(metadata={"description": "Once succeeded: presigned GET URL of output + log"})
+
+
+class RunStatusAnswerSchema(Schema):
+    ok = ma.fields.Boolean(required=True)
+    status = ma.fields.Nested(RunStatusSchema, required=True)

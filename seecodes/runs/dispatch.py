@@ -1,0 +1,137 @@
+"""Getting a queued run to a job: an RQ queue when REDIS_URL is set, else an in-process executor."""
+import logging
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+from flask import current_app
+from redis.exceptions import RedisError
+from rq import Queue
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+from ..errors import Unavailable
+from ..extensions import db
+from ..queueing import redis_connection
+from .settings import setting
+
+log = logging.getLogger(__name__)
+
+JOB_FUNCTION = "seecodes.runs.jobs.execute_run"
+PENDING_KEY = "seecodes.runs.after_commit"
+EXECUTOR_KEY = "seecodes.runs.executor"
+# Finished jobs stay in Redis long enough for the reaper to tell "finished" from "vanished".
+RESULT_TTL_SECONDS = 24 * 3600
+FAILURE_TTL_SECONDS = 7 * 24 * 3600
+
+
+def queue(app=None) -> Queue | None:
+    app = app or current_app
+    connection = redis_connection()
+    if connection is None:
+        return None
+    return Queue(app.config["SEECODES_RUN_QUEUE"], connection=connection)
+
+
+def enqueue(run_id: str) -> None:
+    """Hand the run to a job. On Redis this happens inside the start transaction, before its commit."""
+    rq_queue = queue()
+    if rq_queue is None:
+        _submit_after_commit(run_id)
+        return
+    try:
+        rq_queue.enqueue(JOB_FUNCTION, run_id, job_id=run_id,
+                         job_timeout=setting("SEECODES_RUN_TIMEOUT_SECONDS"),
+                         result_ttl=RESULT_TTL_SECONDS, failure_ttl=FAILURE_TTL_SECONDS,
+                         description=f"run {run_id}")
+    except RedisError as error:
+        raise Unavailable(f"The run queue is unavailable ({error.__class__.__name__}); nothing was charged.",
+                          code="queue_unavailable")
+
+
+# The embedded default: the job may only see the run once the start transaction is committed, and a
+# rolled-back start must submit nothing, so submission waits for the session's commit.
+def _submit_after_commit(run_id: str) -> None:
+    db.session().info.setdefault(PENDING_KEY, []).append((current_app._get_current_object(), run_id))
+
+
+@event.listens_for(Session, "after_commit")
+def _after_commit(session):
+    for app, run_id in session.info.pop(PENDING_KEY, ()):
+        submit(app, run_id)
+
+
+@event.listens_for(Session, "after_rollback")
+def _after_rollback(session):
+    session.info.pop(PENDING_KEY, None)
+
+
+class Executor:
+    """The embedded default's background threads: runs jobs and, now and then, the reaper."""
+
+    def __init__(self, app):
+        self.app = app
+        self.pool = ThreadPoolExecutor(max_workers=setting("SEECODES_RUN_THREADS", app),
+                                       thread_name_prefix="seecodes-run")
+        self.reap_interval = setting("SEECODES_REAP_INTERVAL_SECONDS", app)
+        self.last_reap = None
+        self.lock = threading.Lock()
+
+    def submit(self, run_id: str):
+        with self.lock:
+            reap_due = self.last_reap is None or time.monotonic() - self.last_reap >= self.reap_interval
+            if reap_due:
+                self.last_reap = time.monotonic()
+        if reap_due:
+            # Also repairs runs that a previous process (a restart) left behind.
+            self.pool.submit(self._in_app, _reap)
+        return self.pool.submit(self._in_app, _execute, run_id)
+
+    def _in_app(self, function, *args):
+        with self.app.app_context():
+            try:
+                return function(*args)
+            except Exception:
+                # The job already marked its run failed and refunded it; there is no RQ to tell.
+                log.exception("background %s failed", function.__name__)
+            finally:
+                db.session.remove()
+
+    def shutdown(self, wait: bool = True) -> None:
+        self.pool.shutdown(wait=wait)
+
+
+def _execute(run_id):
+    from .jobs import execute_run
+
+    return execute_run(run_id)
+
+
+def _reap():
+    from .reaper import reap
+
+    return reap()
+
+
+def executor(app) -> Executor:
+    found = app.extensions.get(EXECUTOR_KEY)
+    if found is None:
+        with _executor_lock:
+            found = app.extensions.get(EXECUTOR_KEY)
+            if found is None:
+                found = app.extensions[EXECUTOR_KEY] = Executor(app)
+    return found
+
+
+_executor_lock = threading.Lock()
+
+
+def submit(app, run_id: str):
+    return executor(app).submit(run_id)
+
+
+def shutdown(app, wait: bool = True) -> None:
+    """Let in-process runs finish (tests and orderly exits)."""
+    found = app.extensions.pop(EXECUTOR_KEY, None)
+    if found is not None:
+        found.shutdown(wait=wait)

@@ -1,0 +1,249 @@
+"""The run job, the same function on RQ workers and on the embedded executor.
+
+It claims the run with conditional UPDATEs (queued -> in_process -> processing_remote -> succeeded), so
+two deliveries of one job never both run it; on any failure it marks the run failed, refunds it once
+and re-raises, so RQ records the failure too.
+"""
+import io
+import logging
+import os
+import socket
+import threading
+import time
+import zipfile
+
+from flask import current_app, has_app_context
+from sqlalchemy import select
+
+from .. import clock, storage
+from ..catalog.models import CatalogModel
+from ..errors import NotFound
+from ..extensions import db
+from ..storage import keys
+from . import providers, rules, state
+from .models import INITIALIZED, IN_PROCESS, PROCESSING_REMOTE, QUEUED, SUCCEEDED, Run, RunLogLine
+from .settings import setting
+
+log = logging.getLogger(__name__)
+
+_app = None  # set once per worker process by seecodes.runs.worker
+
+
+def use_app(app) -> None:
+    global _app
+    _app = app
+
+
+def execute_run(run_id: str) -> str:
+    """Entry point of the job; answers what happened (succeeded, failed raises, skipped)."""
+    if has_app_context():
+        return RunJob(current_app._get_current_object(), run_id).execute()
+    if _app is None:
+        raise RuntimeError("No Flask app: run jobs with `python -m seecodes.runs.worker`.")
+    with _app.app_context():
+        try:
+            return RunJob(_app, run_id).execute()
+        finally:
+            db.session.remove()
+
+
+def _rq_timeout() -> int | None:
+    """The timeout RQ enforces on this job (set by the web process that queued it)."""
+    from rq import get_current_job
+
+    job = get_current_job()
+    return int(job.timeout) if job is not None and job.timeout and job.timeout > 0 else None
+
+
+def warm_up(app) -> None:
+    """Compile the job's statements once in the worker's parent process, so that every forked work horse
+    inherits them compiled (SQLAlchemy's caches live in process memory); nothing is written."""
+    from sqlalchemy.exc import IntegrityError
+    from sqlalchemy.orm import configure_mappers
+
+    nobody = "run_" + "0" * 24
+    moment = clock.now()
+    with app.app_context():
+        configure_mappers()
+        storage.get(app)
+        try:
+            db.session.execute(select(Run.model_id, Run.files, Run.user_prompt, Run.estimated_input_tokens,
+                                      CatalogModel.provider, CatalogModel.provider_config)
+                               .outerjoin(CatalogModel, CatalogModel.id == Run.model_id).where(Run.id == nobody)).all()
+            db.session.execute(select(Run.status).where(Run.id == nobody)).all()
+            state.move(nobody, QUEUED, IN_PROCESS, started_at=moment, heartbeat_at=moment,
+                       attempts=state.RUNS.c.attempts + 1)
+            state.move(nobody, IN_PROCESS, PROCESSING_REMOTE)
+            state.move(nobody, PROCESSING_REMOTE, SUCCEEDED, output_key="", result_zip_key="", input_tokens=0,
+                       output_tokens=0, finished_at=moment)
+            state.heartbeat(nobody)
+            db.session.execute(select(RunLogLine.logged_at, RunLogLine.line).where(RunLogLine.run_id == nobody)
+                               .order_by(RunLogLine.id)).all()
+            with db.session.begin_nested():
+                state.log(nobody, "warm-up")  # refused by the foreign key, compiled all the same
+        except IntegrityError:
+            pass
+        except Exception:  # a warm-up only saves time; the worker must still start with the database down
+            log.warning("job warm-up failed", exc_info=True)
+        finally:
+            db.session.rollback()
+            db.session.remove()
+
+
+class RunFailed(Exception):
+    """A failure whose message is the run's `error`."""
+
+
+def describe(error: BaseException, timeout: int) -> str:
+    if isinstance(error, (RunFailed, providers.ProviderError)):
+        return str(error)
+    if error.__class__.__name__ == "JobTimeoutException":
+        return f"The run exceeded its time limit of {timeout} s."
+    if getattr(error, "detail", None):  # a DomainError, e.g. storage unavailable
+        return str(error.detail)
+    return f"Internal error while running ({error.__class__.__name__})."
+
+
+class Heartbeat(threading.Thread):
+    """Refreshes heartbeat_at while the job works, so the reaper can tell a dead job from a slow one."""
+
+    def __init__(self, app, run_id: str, interval: float):
+        super().__init__(name=f"heartbeat-{run_id}", daemon=True)
+        self.app, self.run_id, self.interval = app, run_id, interval
+        self.done = threading.Event()
+
+    def run(self):
+        while not self.done.wait(self.interval):
+            with self.app.app_context():
+                try:
+                    state.heartbeat(self.run_id)
+                    db.session.commit()
+                except Exception:
+                    log.warning("heartbeat of %s failed", self.run_id, exc_info=True)
+                    db.session.rollback()
+                finally:
+                    db.session.remove()
+
+    def stop(self):
+        self.done.set()
+
+
+class RunJob:
+    def __init__(self, app, run_id: str):
+        self.app, self.run_id = app, run_id
+        self.timeout = _rq_timeout() or setting("SEECODES_RUN_TIMEOUT_SECONDS", app)
+
+    def execute(self) -> str:
+        if not self.claim():
+            return "skipped"
+        started = time.monotonic()
+        heartbeat = Heartbeat(self.app, self.run_id, setting("SEECODES_RUN_HEARTBEAT_SECONDS", self.app))
+        heartbeat.start()
+        try:
+            return self.perform(started)
+        except BaseException as error:
+            self.fail(error)
+            raise
+        finally:
+            heartbeat.stop()
+
+    def claim(self) -> bool:
+        """queued -> in_process. On PostgreSQL the UPDATE waits for an uncommitted start to settle; otherwise
+        (SQLite, or a start that rolled back) poll briefly, then leave without side effects."""
+        deadline = time.monotonic() + setting("SEECODES_RUN_CLAIM_WAIT_SECONDS", self.app)
+        while True:
+            moment = clock.now()
+            if state.move(self.run_id, QUEUED, IN_PROCESS, started_at=moment, heartbeat_at=moment,
+                          attempts=state.RUNS.c.attempts + 1):
+                state.log(self.run_id, f"in_process: picked up by {socket.gethostname()} pid {os.getpid()}")
+                db.session.commit()
+                return True
+            db.session.rollback()
+            status = db.session.execute(select(Run.status).where(Run.id == self.run_id)).scalar_one_or_none()
+            db.session.rollback()
+            if status != INITIALIZED or time.monotonic() >= deadline:
+                log.info("run %s not claimed (status %s)", self.run_id, status)
+                return False
+            time.sleep(0.05)
+
+    def note(self, line: str) -> None:
+        state.log(self.run_id, line)
+        db.session.commit()
+
+    def perform(self, started: float) -> str:
+        # Plain rows, not ORM instances: nothing here expires (and reloads) at the job's own commits.
+        run = db.session.execute(
+            select(Run.model_id, Run.files, Run.user_prompt, Run.estimated_input_tokens,
+                   CatalogModel.provider, CatalogModel.provider_config)
+            .outerjoin(CatalogModel, CatalogModel.id == Run.model_id).where(Run.id == self.run_id)
+        ).one()
+        if run.provider is None:
+            raise RunFailed(f"Model {run.model_id!r} is no longer in the catalog.")
+        provider = providers.for_model(run.provider, run.provider_config)
+        store = storage.get(self.app)
+        files = [(name, self.read_input(store, name)) for name in run.files]
+        sizes = {name: len(data) for name, data in files}
+        tokens = rules.estimate_input_tokens(sizes, run.user_prompt)
+        if tokens > (run.estimated_input_tokens or 0):
+            raise RunFailed("The inputs changed after the run was started; start a new run.")
+        if not state.move(self.run_id, IN_PROCESS, PROCESSING_REMOTE):
+            return self.abandon()
+        state.log(self.run_id, f"processing_remote: read {len(files)} file(s), {sum(sizes.values())} bytes, "
+                               f"~{tokens} input tokens; calling {provider.describe()}")
+        db.session.commit()
+
+        called = time.monotonic()
+        completion = provider.complete(
+            providers.Request(run.model_id, files, run.user_prompt, started + self.timeout,
+                              run.estimated_input_tokens), self.note)
+        elapsed = time.monotonic() - called
+        output = completion.text.encode("utf-8")
+        summary = (f"succeeded: provider answered in {elapsed:.2f} s; {completion.input_tokens} input tokens, "
+                   f"{completion.output_tokens} output tokens, {len(output)} bytes of output")
+        output_key = keys.result_key(self.run_id, keys.OUTPUT_NAME)
+        zip_key = keys.result_key(self.run_id, keys.ZIP_NAME)
+        store.write(output_key, output, "text/markdown; charset=utf-8")
+        store.write(zip_key, self.result_zip(output, summary), "application/zip")
+        if not state.move(self.run_id, PROCESSING_REMOTE, SUCCEEDED, output_key=output_key, result_zip_key=zip_key,
+                          input_tokens=completion.input_tokens, output_tokens=completion.output_tokens,
+                          finished_at=clock.now()):
+            return self.abandon()
+        state.log(self.run_id, summary)
+        db.session.commit()
+        return SUCCEEDED
+
+    def read_input(self, store, name: str) -> bytes:
+        try:
+            return store.read(keys.input_key(self.run_id, name))
+        except NotFound:
+            raise RunFailed(f"The input file {name!r} is no longer in storage.")
+
+    def result_zip(self, output: bytes, last_line: str) -> bytes:
+        rows = db.session.execute(
+            select(RunLogLine.logged_at, RunLogLine.line).where(RunLogLine.run_id == self.run_id)
+            .order_by(RunLogLine.id)
+        ).all()
+        lines = [f"{clock.iso(r.logged_at, micro=True)} {r.line}" for r in rows]
+        lines.append(f"{clock.iso(clock.now(), micro=True)} {last_line}")
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+            archive.writestr(keys.OUTPUT_NAME, output)
+            archive.writestr(keys.LOG_NAME, "\n".join(lines) + "\n")
+        return buffer.getvalue()
+
+    def abandon(self) -> str:
+        """Someone else (the reaper) settled the run meanwhile: it was failed and refunded; keep it so."""
+        db.session.rollback()
+        log.warning("run %s was settled by another actor; result discarded", self.run_id)
+        return "abandoned"
+
+    def fail(self, error: BaseException) -> None:
+        message = describe(error, self.timeout)
+        log.warning("run %s failed: %s", self.run_id, message)
+        try:
+            db.session.rollback()
+            state.fail(self.run_id, message)
+            db.session.commit()
+        except Exception:
+            log.exception("could not mark run %s failed; the reaper will", self.run_id)
+            db.session.rollback()

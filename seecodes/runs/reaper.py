@@ -1,0 +1,133 @@
+"""Repairing runs whose job died, timed out or vanished, so that no run stays unsettled forever.
+
+Rules (docs/runs.md): a queued run whose RQ job is gone (or ended without claiming it) is re-queued, at
+most SEECODES_RUN_MAX_REQUEUES times, then failed; a running run (in_process / processing_remote) whose
+job is gone or ended, whose heartbeat is older than SEECODES_RUN_STALE_SECONDS, or that has run longer
+than its timeout, is failed and refunded. Without Redis (the embedded default) a queued run is failed
+once it has waited longer than the timeout plus the stale age: its executor was lost with a restart.
+"""
+import logging
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from redis.exceptions import RedisError
+from rq.job import Job, JobStatus
+from sqlalchemy import select, update
+
+from .. import clock
+from ..extensions import db
+from ..queueing import redis_connection
+from . import dispatch, state
+from .models import ACTIVE_STATUSES, QUEUED, Run
+from .settings import setting
+
+log = logging.getLogger(__name__)
+
+WAITING_JOB = {JobStatus.QUEUED, JobStatus.DEFERRED, JobStatus.SCHEDULED, JobStatus.CREATED,
+               JobStatus.READY_TO_ENQUEUE, JobStatus.RATE_LIMITED}
+
+
+@dataclass
+class Outcome:
+    failed: list[str] = field(default_factory=list)
+    requeued: list[str] = field(default_factory=list)
+
+    def __str__(self):
+        return f"{len(self.failed)} failed and refunded, {len(self.requeued)} re-queued"
+
+
+def _job_statuses(run_ids: list[str]) -> dict[str, JobStatus | None] | None:
+    """RQ's view of each run's job (None: gone), or None without Redis."""
+    connection = redis_connection()
+    if connection is None:
+        return None
+    jobs = Job.fetch_many(run_ids, connection=connection)
+    statuses = {}
+    for run_id, job in zip(run_ids, jobs):
+        try:
+            statuses[run_id] = job.get_status(refresh=False) if job is not None else None
+        except Exception:  # a half-written job hash counts as gone
+            statuses[run_id] = None
+    return statuses
+
+
+def reap() -> Outcome:
+    """One pass over the unsettled runs; each repair commits on its own."""
+    outcome = Outcome()
+    now = clock.now()
+    stale = timedelta(seconds=setting("SEECODES_RUN_STALE_SECONDS"))
+    timeout = timedelta(seconds=setting("SEECODES_RUN_TIMEOUT_SECONDS"))
+    max_requeues = setting("SEECODES_RUN_MAX_REQUEUES")
+    runs = db.session.execute(
+        select(Run.id, Run.status, Run.heartbeat_at, Run.started_at, Run.queued_at, Run.requeues)
+        .where(Run.status.in_(ACTIVE_STATUSES))
+    ).all()
+    db.session.rollback()
+    if not runs:
+        return outcome
+    try:
+        jobs = _job_statuses([run.id for run in runs])
+    except RedisError as error:
+        log.warning("reaper: Redis unavailable (%s); only heartbeat rules apply", error.__class__.__name__)
+        jobs = {}
+    for run in runs:
+        job = None if jobs is None else jobs.get(run.id, "unknown")
+        try:
+            _repair(run, job, jobs is None, now, stale, timeout, max_requeues, outcome)
+            db.session.commit()
+        except Exception:
+            db.session.rollback()
+            log.exception("reaper: could not repair run %s", run.id)
+    if outcome.failed or outcome.requeued:
+        log.info("reaper: %s", outcome)
+    return outcome
+
+
+def _repair(run, job, embedded, now, stale, timeout, max_requeues, outcome) -> None:
+    heartbeat = run.heartbeat_at or run.queued_at or now
+    if run.status == QUEUED:
+        if embedded:
+            if heartbeat < now - timeout - stale and state.fail(
+                    run.id, "The run was lost before it started (the server restarted); credits refunded.",
+                    (QUEUED,), _unchanged(run)):
+                outcome.failed.append(run.id)
+            return
+        if job in WAITING_JOB or job == JobStatus.STARTED or job == "unknown":
+            return  # waiting in the queue, or a worker is about to claim it (RQ cleans up dead workers' jobs)
+        if run.requeues >= max_requeues:
+            if state.fail(run.id, f"The run's job was lost {run.requeues + 1} times; credits refunded.", (QUEUED,)):
+                outcome.failed.append(run.id)
+            return
+        _requeue(run, outcome)
+        return
+    # in_process / processing_remote
+    reason = None
+    if not embedded and job != "unknown" and job not in (JobStatus.STARTED,):
+        reason = "The run's job ended or vanished before the run finished"
+    elif heartbeat < now - stale:
+        reason = "The run's worker stopped responding"
+    elif run.started_at and run.started_at < now - timeout - stale:
+        reason = "The run exceeded its time limit"
+    if reason and state.fail(run.id, f"{reason}; credits refunded.", (run.status,),
+                             _unchanged(run)):
+        outcome.failed.append(run.id)
+
+
+def _unchanged(run):
+    """No heartbeat since we looked: the job did not come back to life meanwhile."""
+    column = state.RUNS.c.heartbeat_at
+    return column.is_(None) if run.heartbeat_at is None else column == run.heartbeat_at
+
+
+def _requeue(run, outcome) -> None:
+    moment = clock.now()
+    result = db.session.execute(
+        update(Run).where(Run.id == run.id, Run.status == QUEUED, Run.requeues == run.requeues)
+        .values(requeues=Run.requeues + 1, heartbeat_at=moment, queued_at=moment)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        return
+    state.log(run.id, f"queued: the job was lost; re-queued by the reaper (re-queue {run.requeues + 1})")
+    dispatch.enqueue(run.id)
+    outcome.requeued.append(run.id)

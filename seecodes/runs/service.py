@@ -1,0 +1,127 @@
+"""Run life cycle as the API sees it: init, start (estimate, debit, queue), status, output and logs."""
+import re
+
+from sqlalchemy import select
+
+from .. import clock, ids, storage
+from ..catalog import service as catalog
+from ..credits import service as credits
+from ..errors import Conflict, DomainError, Forbidden, Invalid, NotFound
+from ..extensions import db
+from ..permits.service import Binding
+from ..storage import keys
+from . import dispatch, rules, state
+from .models import INITIALIZED, QUEUED, SUCCEEDED, Run, RunLogLine
+from .settings import setting
+
+RUN_ID = re.compile(r"^run_[0-9a-f]{24}$")
+
+
+class InputTooLarge(DomainError):
+    status, code = 413, "input_exceeds_context"
+
+
+def init_run(binding: Binding, model_id: str, files: list[str]) -> tuple[Run, dict[str, str], str]:
+    """Create the run in the permit's binding; answer it, its upload URLs and the store's bucket."""
+    catalog.get_model(model_id)
+    problems = rules.file_name_problems(files)
+    if problems:
+        raise Invalid("Some file names are not acceptable.", errors={"files": problems})
+    run_id = ids.new_id("run_")
+    moment = clock.now()
+    run = Run(id=run_id, installation_pk=binding.installation_pk, project_id=binding.project_id,
+              task_id=binding.task_id, user_account_id=binding.user_account_id, model_id=model_id,
+              files=list(files), storage_prefix=keys.input_prefix(run_id), status=INITIALIZED, attempts=0,
+              requeues=0, created_at=moment, updated_at=moment)
+    db.session.add(run)
+    db.session.flush()
+    store = storage.get()
+    uploads = {name: store.upload_url(keys.input_key(run_id, name)) for name in files}
+    return run, uploads, store.bucket
+
+
+def find_run(binding: Binding, run_id: str) -> Run:
+    """The run, if the permit may see it: 404 unknown or another tenant's, 403 another task of the tenant."""
+    run = db.session.get(Run, run_id) if RUN_ID.match(run_id or "") else None
+    if run is None or run.installation_pk != binding.installation_pk:
+        raise NotFound("No such run.", code="run_not_found")
+    if run.project_id != binding.project_id or run.task_id != binding.task_id:
+        raise Forbidden("This run belongs to another task than the permit's.", code="permit_binding_mismatch")
+    return run
+
+
+def require_accepting_uploads(run_id: str, name: str) -> None:
+    """Inputs may be (re)placed only while the run waits for its start, and only under a name it declared."""
+    run = db.session.get(Run, run_id)
+    if run is None or name not in run.files:
+        raise NotFound("No such upload target.", code="object_not_found")
+    if run.status != INITIALIZED:
+        raise Conflict("This run has started; its inputs can no longer change.", code="run_already_started")
+
+
+def input_sizes(run: Run) -> dict[str, int | None]:
+    store = storage.get()
+    return {name: store.size(keys.input_key(run.id, name)) for name in run.files}
+
+
+def start_run(binding: Binding, run_id: str, model_id: str | None, user_prompt: str | None) -> dict:
+    """Estimate, debit and queue in the caller's transaction; the queue is reached before it commits.
+    Answers the start document (runId, status, estimatedInputTokens, estimatedCredits).
+
+    If Redis is down the enqueue raises 503 and the guard rolls the debit and the status change back.
+    """
+    run = find_run(binding, run_id)
+    if run.status != INITIALIZED:
+        raise Conflict(f"This run was already started (status {run.status}).", code="run_already_started")
+    if model_id is not None and model_id != run.model_id:
+        raise Invalid(f"This run was initialized for model {run.model_id!r}.",
+                      errors={"model": [f"Must be {run.model_id!r}, the model given to init."]})
+    model = catalog.get_model(run.model_id)
+    sizes = input_sizes(run)
+    missing = [name for name, size in sizes.items() if size is None]
+    if missing:
+        raise Conflict(f"Upload these files first: {', '.join(missing)}.", code="uploads_incomplete",
+                       missingFiles=missing)
+    limit = setting("SEECODES_MAX_UPLOAD_BYTES")
+    oversized = [name for name, size in sizes.items() if size > limit]
+    if oversized:
+        raise DomainError(f"Input files may have at most {limit} bytes: {', '.join(oversized)}.",
+                          code="upload_too_large", status=413, files=oversized)
+    tokens = rules.estimate_input_tokens(sizes, user_prompt)
+    if tokens > model.max_context:
+        raise InputTooLarge(f"The input is about {tokens} tokens; model {model.id!r} reads at most "
+                            f"{model.max_context}.", estimatedInputTokens=tokens, maxContext=model.max_context)
+    price = rules.price(model.pricing_base, model.pricing_per_token, tokens)
+    moment = clock.now()
+    if not state.move(run.id, INITIALIZED, QUEUED, user_prompt=user_prompt, estimated_input_tokens=tokens,
+                      estimated_credits=price, queued_at=moment, heartbeat_at=moment):
+        raise Conflict("This run was already started.", code="run_already_started")
+    credits.debit(run.installation_pk, price, run_id=run.id, project_id=run.project_id, task_id=run.task_id,
+                  user_account_id=run.user_account_id)
+    state.log(run.id, f"queued: model {model.id!r}, provider {model.provider}, {len(sizes)} file(s), "
+                      f"{sum(sizes.values())} bytes, ~{tokens} input tokens, {price} credits debited")
+    dispatch.enqueue(run.id)
+    return {"runId": run.id, "status": QUEUED, "estimatedInputTokens": tokens, "estimatedCredits": price}
+
+
+def status_document(run: Run) -> dict:
+    document = {"status": run.status, "updatedAt": clock.iso(run.updated_at)}
+    if run.error:
+        document["error"] = run.error
+    if run.status == SUCCEEDED and run.result_zip_key:
+        document["resultZipUrl"] = storage.get().download_url(run.result_zip_key)
+    return document
+
+
+def output_text(run: Run) -> str:
+    if run.status != SUCCEEDED or not run.output_key:
+        raise Conflict(f"The output exists once the run has succeeded (status {run.status}).",
+                       code="run_not_succeeded", runStatus=run.status)
+    return storage.get().read(run.output_key).decode("utf-8", errors="replace")
+
+
+def log_text(run_id: str) -> str:
+    rows = db.session.execute(
+        select(RunLogLine.logged_at, RunLogLine.line).where(RunLogLine.run_id == run_id).order_by(RunLogLine.id)
+    ).all()
+    return "".join(f"{clock.iso(row.logged_at, micro=True)} {row.line}\n" for row in rows)

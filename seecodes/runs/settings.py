@@ -1,0 +1,31 @@
+"""Run settings: app config first, then the environment, then the documented default."""
+import os
+
+from flask import current_app
+
+DEFAULTS = {
+    "SEECODES_RUN_TIMEOUT_SECONDS": 600,
+    "SEECODES_RUN_STALE_SECONDS": 120,
+    # How often a running job refreshes its heartbeat; must stay well below the stale age.
+    "SEECODES_RUN_HEARTBEAT_SECONDS": 10,
+    # How long a job waits for the start transaction that queued it to become visible.
+    "SEECODES_RUN_CLAIM_WAIT_SECONDS": 5,
+    # Threads of the embedded default's in-process executor.
+    "SEECODES_RUN_THREADS": 2,
+    # How often workers (and the embedded executor) run the reaper.
+    "SEECODES_REAP_INTERVAL_SECONDS": 60,
+    # A queued run whose job vanished is re-queued at most this many times, then failed.
+    "SEECODES_RUN_MAX_REQUEUES": 3,
+    # Lifetime of presigned / signed storage URLs.
+    "SEECODES_STORAGE_URL_TTL_SECONDS": 3600,
+    "SEECODES_MAX_UPLOAD_BYTES": 10 * 1024 * 1024,
+}
+
+
+def setting(name: str, app=None) -> int:
+    app = app or current_app
+    value = app.config.get(name)
+    if value is None:
+        raw = os.environ.get(name)
+        value = int(raw) if raw not in (None, "") else DEFAULTS[name]
+    return int(value)

@@ -1,0 +1,50 @@
+"""Run state changes as conditional UPDATEs, so concurrent actors (workers, reaper, starts) never both win."""
+from sqlalchemy import insert, update
+
+from .. import clock
+from ..credits import service as credits
+from ..extensions import db
+from . import rules
+from .models import ACTIVE_STATUSES, FAILED, Run, RunLogLine
+
+MAX_ERROR_CHARS = 2000
+# Core tables, not ORM entities: these statements run in freshly forked work horses, where the ORM's
+# bulk-update machinery costs more than the round trip itself.
+RUNS = Run.__table__
+LOG_LINES = RunLogLine.__table__
+
+
+def move(run_id: str, sources: tuple[str, ...] | str, target: str, *conditions, **values) -> bool:
+    """sources -> target in the caller's transaction; False when the run was not in a source status.
+    Conditions and values use Core columns (state.RUNS.c.…)."""
+    sources = (sources,) if isinstance(sources, str) else tuple(sources)
+    assert all(rules.can_move(source, target) for source in sources), (sources, target)
+    moment = clock.now()
+    result = db.session.execute(
+        update(RUNS).where(RUNS.c.id == run_id, RUNS.c.status.in_(sources), *conditions)
+        .values(status=target, updated_at=moment, **values)
+    )
+    return result.rowcount == 1
+
+
+def fail(run_id: str, error: str, sources=ACTIVE_STATUSES, *conditions) -> bool:
+    """Mark the run failed and refund its debit, once; False when another actor settled it first."""
+    moment = clock.now()
+    failed = move(run_id, sources, FAILED, *conditions, error=error[:MAX_ERROR_CHARS], finished_at=moment)
+    if failed:
+        refunded = credits.refund(run_id)
+        log(run_id, f"failed: {error}" + ("; credits refunded" if refunded else ""))
+    return failed
+
+
+def log(run_id: str, *lines: str) -> None:
+    """Stage log lines in the caller's transaction (they become readable when it commits)."""
+    moment = clock.now()
+    db.session.execute(insert(LOG_LINES), [{"run_id": run_id, "logged_at": moment, "line": line} for line in lines])
+
+
+def heartbeat(run_id: str) -> bool:
+    result = db.session.execute(
+        update(RUNS).where(RUNS.c.id == run_id, RUNS.c.status.in_(ACTIVE_STATUSES)).values(heartbeat_at=clock.now())
+    )
+    return result.rowcount == 1

@@ -1,0 +1,99 @@
+"""Local storage: files under SEECODES_STORAGE_DIR, uploaded and downloaded through URLs the app signs."""
+import os
+import tempfile
+from pathlib import Path
+from urllib.parse import quote
+
+from flask import current_app
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+
+from ..errors import Forbidden, NotFound
+
+SALT = "seecodes.storage-url.v1"
+PUT, GET = "put", "get"
+
+
+def _serializer(app) -> URLSafeTimedSerializer:
+    # itsdangerous wants its keys oldest first and signs with the last one.
+    keys = list(reversed(app.config["SECRET_KEY_FALLBACKS"])) + [app.config["SECRET_KEY"]]
+    return URLSafeTimedSerializer(keys, salt=SALT)
+
+
+def verify_token(token: str, key: str, operation: str, app=None) -> None:
+    """403 unless the token was signed by this app for exactly this key and operation, and is not expired."""
+    from ..runs.settings import setting
+
+    app = app or current_app
+    try:
+        claims = _serializer(app).loads(token, max_age=setting("SEECODES_STORAGE_URL_TTL_SECONDS", app))
+    except SignatureExpired:
+        raise Forbidden("This storage URL has expired; ask for a new one.", code="storage_url_expired")
+    except BadSignature:
+        raise Forbidden("This storage URL is not valid.", code="storage_url_invalid")
+    if not isinstance(claims, dict) or claims.get("k") != key or claims.get("o") != operation:
+        raise Forbidden("This storage URL is not valid for this file.", code="storage_url_invalid")
+
+
+class LocalStorage:
+    bucket = "local"
+
+    def __init__(self, root: str, public_base_url: str, app):
+        self.root = Path(root)
+        self.public_base_url = public_base_url.rstrip("/")
+        self.app = app
+
+    @classmethod
+    def from_config(cls, app) -> "LocalStorage":
+        return cls(app.config["SEECODES_STORAGE_DIR"], app.config["SEECODES_PUBLIC_BASE_URL"], app)
+
+    def _url(self, key: str, operation: str) -> str:
+        token = _serializer(self.app).dumps({"k": key, "o": operation})
+        return f"{self.public_base_url}/storage/{quote(key, safe='/')}?sig={token}"
+
+    def upload_url(self, key: str) -> str:
+        return self._url(key, PUT)
+
+    def download_url(self, key: str) -> str:
+        return self._url(key, GET)
+
+    def path(self, key: str) -> Path:
+        """The file of a key; keys come from our own layout, but refuse anything that escapes the root."""
+        parts = key.split("/")
+        if any(part in ("", ".", "..") or "\\" in part or "\0" in part for part in parts):
+            raise NotFound("No such object.", code="object_not_found")
+        return self.root.joinpath(*parts)
+
+    def size(self, key: str) -> int | None:
+        try:
+            return self.path(key).stat().st_size
+        except FileNotFoundError:
+            return None
+
+    def read(self, key: str) -> bytes:
+        try:
+            return self.path(key).read_bytes()
+        except FileNotFoundError:
+            raise NotFound("No such object.", code="object_not_found")
+
+    def write(self, key: str, data: bytes, content_type: str = "application/octet-stream") -> None:
+        self.write_stream(key, [data])
+
+    def write_stream(self, key: str, chunks) -> int:
+        """Write atomically: a temporary file in the same folder, renamed over the target when complete."""
+        target = self.path(key)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=".upload-")
+        written = 0
+        try:
+            with os.fdopen(handle, "wb") as out:
+                for chunk in chunks:
+                    out.write(chunk)
+                    written += len(chunk)
+            os.replace(temporary, target)
+        except BaseException:
+            try:
+                os.unlink(temporary)
+            except FileNotFoundError:
+                pass
+            raise
+        return written

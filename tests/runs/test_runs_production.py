@@ -1,0 +1,157 @@
+"""Runs on the production configuration: PostgreSQL, Redis with `python -m seecodes.runs.worker` subprocesses,
+and S3 through boto3 against moto's server."""
+import io
+import zipfile
+from datetime import timedelta
+
+import pytest
+import requests
+from rq.job import Job, JobStatus
+
+from seecodes import clock
+from seecodes.extensions import db
+from seecodes.runs.reaper import reap
+
+from .conftest import LIST_MD, S3_BUCKET, WorkerProcess, production_overrides
+
+
+@pytest.fixture
+def backend():
+    return "postgresql"
+
+
+@pytest.fixture
+def app_overrides(moto_url, redis_db):
+    return production_overrides(moto_url)
+
+
+@pytest.fixture(scope="module")
+def worker(pg_schema, moto_url, redis_db, tmp_path_factory):
+    process = WorkerProcess(tmp_path_factory.mktemp("worker"), moto_url)
+    yield process
+    process.stop()
+
+
+@pytest.fixture
+def hanging(add_model, fake_openai):
+    fake_openai.release.clear()
+    yield add_model("fake hang", config=fake_openai.config("hang", timeoutSeconds=60))
+    fake_openai.release.set()
+
+
+def reap_now(app):
+    with app.app_context():
+        try:
+            return reap()
+        finally:
+            db.session.remove()
+
+
+def use_queue(app, name):
+    """Send this test's runs to a queue that the module's worker does not serve."""
+    app.config["SEECODES_RUN_QUEUE"] = name
+
+
+def test_whole_flow_on_s3_with_an_rq_worker(runs, worker, funded, credits_of, redis_db):
+    init = runs.init().get_json()
+    run_id = init["runId"]
+    assert init["bucket"] == S3_BUCKET and init["prefix"] == f"runs/{run_id}/input/"
+    assert runs.upload(init["uploads"]["list.md"], LIST_MD).status_code == 200
+    started = runs.start(run_id).get_json()
+    assert started["status"] == "queued"
+
+    status = runs.wait(run_id)
+    assert status["status"] == "succeeded", worker.output()
+    assert "Callback validation" in runs.output(run_id).text
+    archive = zipfile.ZipFile(io.BytesIO(requests.get(status["resultZipUrl"], timeout=10).content))
+    assert sorted(archive.namelist()) == ["log.txt", "output.md"]
+    assert credits_of(funded) == 1000 - started["estimatedCredits"]
+    assert Job.fetch(run_id, connection=redis_db).get_status() == JobStatus.FINISHED
+
+
+def test_start_checks_s3_uploads_with_head_object(runs, funded):
+    run_id = runs.init().get_json()["runId"]
+    answer = runs.start(run_id)
+    assert answer.status_code == 409 and answer.get_json()["missingFiles"] == ["list.md"]
+
+
+def test_redis_down_at_start_is_503_and_charges_nothing(app, runs, funded, credits_of, usage_of):
+    from ..conftest import REDIS_URL
+    from bench.common import free_port
+
+    run_id, _ = runs.prepared()
+    app.config["REDIS_URL"] = f"redis://127.0.0.1:{free_port()}/13"
+    app.extensions.pop("seecodes.redis", None)
+    answer = runs.start(run_id)
+    assert answer.status_code == 503 and answer.get_json()["error"] == "queue_unavailable"
+    assert credits_of(funded) == 1000 and usage_of(run_id) == []
+    assert runs.status(run_id).get_json()["status"]["status"] == "initialized"
+
+    app.config["REDIS_URL"] = REDIS_URL
+    app.extensions.pop("seecodes.redis", None)
+    use_queue(app, "runs-unserved")
+    assert runs.start(run_id).status_code == 200
+
+
+def test_a_failing_provider_fails_the_run_refunds_and_fails_the_rq_job(runs, worker, funded, add_model, fake_openai,
+                                                                      credits_of, redis_db):
+    model = add_model("fake fail", config=fake_openai.config("fail", maxRetries=1))
+    run_id = runs.started(model=model)
+    status = runs.wait(run_id)
+    assert status["status"] == "failed" and "HTTP 500" in status["error"]
+    assert credits_of(funded) == 1000
+    assert Job.fetch(run_id, connection=redis_db).get_status() == JobStatus.FAILED
+
+
+def test_a_job_over_its_timeout_ends_failed_and_refunded(app, runs, worker, funded, hanging, credits_of):
+    app.config["SEECODES_RUN_TIMEOUT_SECONDS"] = 1  # RQ's job timeout is set by the web process that queues
+    run_id = runs.started(model=hanging)
+    status = runs.wait(run_id)
+    assert status["status"] == "failed" and "time limit of 1 s" in status["error"], worker.output()
+    assert credits_of(funded) == 1000
+
+
+def test_a_worker_killed_mid_run_ends_failed_and_refunded_by_reap(app, runs, funded, hanging, credits_of, moto_url,
+                                                                  tmp_path):
+    use_queue(app, "runs-killed")
+    doomed = WorkerProcess(tmp_path, moto_url, SEECODES_RUN_QUEUE="runs-killed")
+    try:
+        run_id = runs.started(model=hanging)
+        assert runs.wait(run_id, until=("processing_remote",))["status"] == "processing_remote", doomed.output()
+        doomed.kill()
+    finally:
+        doomed.stop()
+    assert reap_now(app).failed == []  # its heartbeat is still fresh: it might only be slow
+    clock.travel(timedelta(seconds=121))
+    assert reap_now(app).failed == [run_id]
+    status = runs.status(run_id).get_json()["status"]
+    assert status["status"] == "failed" and "stopped responding" in status["error"]
+    assert credits_of(funded) == 1000
+
+
+def test_a_running_run_whose_job_vanished_ends_failed_at_once(app, runs, funded, hanging, credits_of, moto_url,
+                                                              tmp_path, redis_db):
+    use_queue(app, "runs-vanished")
+    doomed = WorkerProcess(tmp_path, moto_url, SEECODES_RUN_QUEUE="runs-vanished")
+    try:
+        run_id = runs.started(model=hanging)
+        runs.wait(run_id, until=("processing_remote",))
+        doomed.kill()
+    finally:
+        doomed.stop()
+    Job.fetch(run_id, connection=redis_db).delete()
+    assert reap_now(app).failed == [run_id]
+    assert credits_of(funded) == 1000
+
+
+def test_a_queued_run_whose_job_vanished_is_requeued_and_then_runs(app, runs, funded, moto_url, tmp_path, redis_db):
+    use_queue(app, "runs-requeued")
+    run_id = runs.started()
+    Job.fetch(run_id, connection=redis_db).delete()
+    assert reap_now(app).requeued == [run_id]
+    assert Job.fetch(run_id, connection=redis_db).get_status() == JobStatus.QUEUED
+    burst = WorkerProcess(tmp_path, moto_url, burst=True, SEECODES_RUN_QUEUE="runs-requeued")
+    assert burst.process.wait(timeout=60) == 0, burst.output()
+    burst.stop()
+    assert runs.status(run_id).get_json()["status"]["status"] == "succeeded"
+    assert "re-queued by the reaper" in runs.logs(run_id).text
