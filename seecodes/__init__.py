@@ -40,6 +40,8 @@ def _openapi_config() -> dict:
         "OPENAPI_JSON_PATH": "openapi.json",
         "OPENAPI_SWAGGER_UI_PATH": "docs",
         "OPENAPI_SWAGGER_UI_URL": "/docs/assets/",
+        # Swagger UI would otherwise send the schema URL to validator.swagger.io.
+        "OPENAPI_SWAGGER_UI_CONFIG": {"validatorUrl": None},
         "API_SPEC_OPTIONS": {
             "info": {"description": "Backend for the SeeCodes Jira Forge app and VS Code / Cursor extension."},
             "components": {"securitySchemes": SECURITY_SCHEMES},

@@ -10,7 +10,7 @@ from functools import wraps
 
 from flask import g, make_response, request
 
-from .. import ratelimit
+from .. import clock, ratelimit
 from ..errors import Invalid, Unauthorized
 from ..extensions import db
 from ..forge import tokens as forge_tokens
@@ -112,7 +112,7 @@ def _with_request_key(view, args, kwargs, **extra):
     response = _transactional(view, *args, caller=caller, **extra, **kwargs)
     if response.status_code < 400:
         response.headers[NEXT_KEY_HEADER] = next_key.key
-        response.headers["X-SeeCodes-Next-Request-Key-Expires-At"] = str(int(next_key.expires_at.timestamp()))
+        response.headers["X-SeeCodes-Next-Request-Key-Expires-At"] = str(clock.epoch(next_key.expires_at))
     return response
 
 

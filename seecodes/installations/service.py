@@ -37,10 +37,15 @@ def create(installation_id: str, site_cloud_id=None, site_url=None, credits=0, a
 
 
 def normalise_site_url(raw: str) -> str:
-    parts = urlsplit(raw.strip())
+    invalid = Invalid("siteUrlHint must be an http(s) URL of the Jira site.",
+                      errors={"siteUrlHint": ["Not a site URL."]})
+    try:
+        parts = urlsplit(raw.strip())
+        port = f":{parts.port}" if parts.port else ""  # .port raises ValueError for a non-numeric port
+    except ValueError:
+        raise invalid
     if parts.scheme not in ("https", "http") or not parts.hostname or parts.username or parts.password:
-        raise Invalid("siteUrlHint must be an http(s) URL of the Jira site.", errors={"siteUrlHint": ["Not a site URL."]})
-    port = f":{parts.port}" if parts.port else ""
+        raise invalid
     return f"{parts.scheme}://{parts.hostname.lower()}{port}"
 
 
@@ -89,23 +94,38 @@ def _apply_license(installation: Installation, identity) -> bool:
     return changed
 
 
+def _provision(identity) -> Installation:
+    """Insert and commit the token's installation; a parallel first call that won the insert is re-read.
+
+    No SAVEPOINT here: under pysqlite a savepoint opened outside a transaction commits on release.
+    """
+    try:
+        installation = create(identity.installation_id, site_cloud_id=identity.site_cloud_id,
+                              credits=current_app.config["SEECODES_STARTER_CREDITS"])
+        db.session.commit()
+        return installation
+    except IntegrityError:
+        db.session.rollback()
+        installation = get_by_installation_id(identity.installation_id)
+        if installation is None:
+            raise
+        return installation
+
+
 def resolve(identity, cloud_id_hint=None, site_url_hint=None) -> Installation:
-    """The token's installation, provisioned on its first valid token; hints never switch tenant."""
+    """The token's installation, provisioned on its first valid token; hints never switch tenant.
+
+    What a valid token (and its consistent hints) teaches about the tenant is committed at once, apart
+    from the route's own transaction: a refused route still leaves the tenant known, so that security
+    events recorded for the refusal can name it.
+    """
     installation = get_by_installation_id(identity.installation_id)
     if installation is None:
-        try:
-            with db.session.begin_nested():
-                installation = create(
-                    identity.installation_id,
-                    site_cloud_id=identity.site_cloud_id,
-                    credits=current_app.config["SEECODES_STARTER_CREDITS"],
-                )
-        except IntegrityError:  # provisioned concurrently by a parallel first call
-            installation = get_by_installation_id(identity.installation_id)
+        installation = _provision(identity)
     changed = _apply_license(installation, identity)
     changed = _apply_hints(installation, identity, cloud_id_hint, site_url_hint) or changed
     if changed:
-        db.session.flush()
+        db.session.commit()
     if installation.status != "active":
         raise Forbidden("This installation is not active.", code="installation_inactive")
     return installation

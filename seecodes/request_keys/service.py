@@ -3,11 +3,12 @@
 Consumption is one conditional UPDATE (``WHERE consumed_at IS NULL ...``): under concurrency the
 database lets exactly one transaction match the row, the others see it consumed and lose.
 """
+import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import insert, select, update
+from sqlalchemy import insert, select, text, update
 from sqlalchemy.exc import IntegrityError
 
 from .. import clock, ids
@@ -52,11 +53,26 @@ def _insert_key(chain: Chain, moment: datetime) -> IssuedKey:
     return IssuedKey(key, expires_at)
 
 
+def _lock_chain(chain: Chain) -> None:
+    """Serialize the bootstraps of one chain on PostgreSQL (SQLite serializes every writer already).
+
+    Without it, parallel bootstraps of one chain would race for its single live slot and all but one
+    would have to retry.
+    """
+    if db.session.get_bind().dialect.name != "postgresql":
+        return
+    digest = hashlib.sha256(f"request-key-chain:{chain.installation_pk}:{chain.principal}:{chain.session_id}"
+                            .encode("utf-8")).digest()
+    db.session.execute(text("SELECT pg_advisory_xact_lock(:key)"),
+                       {"key": int.from_bytes(digest[:8], "big", signed=True)})
+
+
 def bootstrap(chain: Chain) -> IssuedKey:
     """Make a fresh current key for the chain; the previous live key stops working. Commits."""
-    for _attempt in range(3):
-        moment = clock.now()
+    for _attempt in range(5):
         try:
+            _lock_chain(chain)
+            moment = clock.now()
             db.session.execute(
                 update(RequestKey)
                 .where(
@@ -71,7 +87,7 @@ def bootstrap(chain: Chain) -> IssuedKey:
             issued = _insert_key(chain, moment)
             db.session.commit()
             return issued
-        except IntegrityError:  # a parallel bootstrap of the same chain won the live slot; go again
+        except IntegrityError:  # a key rotated in by a concurrent request took the live slot; go again
             db.session.rollback()
     raise Conflict("The request-key chain is being bootstrapped concurrently; retry.", code="request_key_conflict")
 

@@ -4,6 +4,7 @@ from flask.views import MethodView
 
 from ... import clock
 from ...auth.guards import acting_user, forge_bearer, forge_request_key, rate_limited
+from ...extensions import ErrorSchema
 from ...launch_codes import launcher, service as launch_codes
 from ...permits import service as permits
 from ...ratelimit import exchange_limit
@@ -94,6 +95,9 @@ class LaunchExchange(MethodView):
     @rate_limited("launch-exchange", exchange_limit)
     @blp.arguments(LaunchExchangeBodySchema)
     @blp.response(200, PermitSchema)
+    @blp.alt_response(401, schema=ErrorSchema, description="Unknown, malformed, expired or already used launch "
+                      "code (a reuse revokes the permit of the first exchange)")
+    @blp.alt_response(403, schema=ErrorSchema, description="projectId or taskId differs from the code's binding")
     def post(self, body):
         """Exchange a one-time launch code for the task permit
 
@@ -108,7 +112,8 @@ class LaunchExchange(MethodView):
 @blp.route("/v1/launch")
 class Launch(MethodView):
     @blp.arguments(LaunchQuerySchema, location="query", error_status_code=400)
-    @blp.response(200, content_type="text/html", description="Launcher page redirecting into vscode://")
+    @blp.response(200, {"type": "string"}, content_type="text/html",
+                  description="Launcher page redirecting into vscode://")
     def get(self, query):
         """HTTPS launcher for vscode:// fallback
 

@@ -4,7 +4,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from ...errors import Unavailable
-from ...extensions import db
+from ...extensions import ErrorSchema, db
 from . import blp
 from .schemas import HealthSchema
 
@@ -12,7 +12,7 @@ from .schemas import HealthSchema
 @blp.route("/healthz")
 class Health(MethodView):
     @blp.response(200, HealthSchema)
-    @blp.alt_response(503, description="The database does not answer")
+    @blp.alt_response(503, schema=ErrorSchema, description="The database does not answer")
     def get(self):
         """Health check
 

@@ -2,6 +2,7 @@
 from flask.views import MethodView
 
 from ...auth.guards import task_permit
+from ...extensions import ErrorSchema
 from ...indexes import service as indexes
 from ...permits.service import require_binding
 from . import blp
@@ -32,7 +33,8 @@ class ProjectIndexUpsert(MethodView):
     @task_permit
     @blp.arguments(IndexUpsertBodySchema)
     @blp.response(200, IndexUpsertAnswerSchema)
-    @blp.alt_response(413, description="Body larger than the server's limit (SEECODES_MAX_BODY_BYTES)")
+    @blp.alt_response(413, schema=ErrorSchema,
+                      description="Body larger than the server's limit (SEECODES_MAX_BODY_BYTES)")
     def post(self, body, projectId, permit):
         """Upsert reusable project index entries
 
