@@ -63,7 +63,7 @@ def _prepare(env: dict, instance: str, candidate_url: str) -> tuple[str, str]:
                                     {"Authorization": f"Bearer {token}", "X-SeeCodes-Jira-Request-Key": key},
                                     {"projectId": PROJECT, "taskId": TASK, "userAccountId": PRINCIPAL})
     permit = json.loads(data)["permit"]
-    run_id = f"run_bench{uuid.uuid4().hex[:12]}"
+    run_id = f"run_{uuid.uuid4().hex[:24]}"
     engine = create_engine(env["DATABASE_URL"])
     with engine.begin() as connection:
         connection.execute(
