@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import insert, select, text, update
+from sqlalchemy import DateTime, insert, literal, select, text, update
 from sqlalchemy.exc import IntegrityError
 
 from .. import clock, ids
@@ -101,7 +101,7 @@ def consume(presented: str, installation_pk: int, principal: str) -> IssuedKey:
         raise Unauthorized("X-SeeCodes-Jira-Request-Key is missing or malformed.", code="request_key_missing")
     key_hash = ids.hash_secret(presented)
     moment = clock.now()
-    result = db.session.execute(
+    consume_current = (
         update(RequestKey)
         .where(
             RequestKey.key_hash == key_hash,
@@ -114,10 +114,29 @@ def consume(presented: str, installation_pk: int, principal: str) -> IssuedKey:
         .values(consumed_at=moment)
         .returning(RequestKey.session_id)
     )
-    session_id = result.scalar_one_or_none()
+    if db.session.get_bind().dialect.name == "postgresql":
+        return _consume_and_rotate(consume_current, key_hash, installation_pk, principal, moment)
+    session_id = db.session.execute(consume_current).scalar_one_or_none()
     if session_id is None:
         _refuse(key_hash, installation_pk, principal, moment)
     return _insert_key(Chain(installation_pk, principal, session_id), moment)
+
+
+def _consume_and_rotate(consume_current, key_hash: str, installation_pk: int, principal: str,
+                        moment: datetime) -> IssuedKey:
+    """PostgreSQL: consume and insert the next key in one statement (a data-modifying CTE), one round trip."""
+    consumed = consume_current.cte("consumed")
+    key = ids.new_secret(PREFIX)
+    expires_at = moment + _ttl()
+    columns = ["key_hash", "installation_pk", "principal", "session_id", "created_at", "expires_at"]
+    source = select(literal(ids.hash_secret(key)), literal(installation_pk), literal(principal),
+                    consumed.c.session_id, literal(moment, DateTime()), literal(expires_at, DateTime()))
+    inserted = db.session.execute(
+        insert(RequestKey).from_select(columns, source).returning(RequestKey.id)
+    ).scalar_one_or_none()
+    if inserted is None:
+        _refuse(key_hash, installation_pk, principal, moment)
+    return IssuedKey(key, expires_at)
 
 
 def _refuse(key_hash: str, installation_pk: int, principal: str, moment: datetime):
