@@ -5,11 +5,15 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from contextlib import contextmanager
 from pathlib import Path
 
+import requests
 from sqlalchemy import create_engine, text
+
+from seecodes.forge import dev
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
@@ -62,12 +66,54 @@ def gunicorn(app_spec: str, env: dict, port: int):
         _wait_for_port(port, process)
         yield f"http://127.0.0.1:{port}"
     finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+        stop_process(process)
+
+
+def stop_process(process: subprocess.Popen) -> None:
+    """SIGTERM the process group of a server or worker started with start_new_session, SIGKILL if it lingers."""
+    if process.poll() is not None:
+        return
+    os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+
+
+def prepare_app(app_id: str, prefix: str, **extra_env: str) -> tuple[str, dict]:
+    """A fresh bench database (migrated, catalog seeded) and an instance folder with Forge dev keys.
+
+    Answers the instance folder and the environment the app's processes (server, worker) run with.
+    """
+    reset_database()
+    instance = tempfile.mkdtemp(prefix=prefix)
+    dev.write_dev_keys(instance)
+    env = {**os.environ, "DATABASE_URL": DATABASE_URL, "SEECODES_INSTANCE_PATH": instance,
+           "SEECODES_SECRET_KEY": "bench-secret-key", "FORGE_APP_ID": app_id,
+           "FORGE_JWKS_URL": os.path.join(instance, dev.JWKS_FILE), **extra_env}
+    env.pop("SEECODES_SECRET_KEY_FALLBACKS", None)
+    flask_cli(env, "db", "upgrade")
+    flask_cli(env, "models", "seed")
+    return instance, env
+
+
+def forge_token(instance: str, app_id: str, installation_id: str, cloud_id: str, principal: str) -> str:
+    """A Forge-shaped token signed with the instance's dev key, valid long enough for a whole benchmark."""
+    key, kid = dev.load_dev_key(instance)
+    return dev.sign(dev.forge_claims(app_id, installation_id, cloud_id, principal, ttl=900), key, kid)
+
+
+def mint_permit(base_url: str, token: str, project_id: str, task_id: str, principal: str) -> str:
+    """A task permit minted through the API: request-key bootstrap, then POST /v1/security/task-permit."""
+    auth = {"Authorization": f"Bearer {token}"}
+    request_key = requests.post(f"{base_url}/v1/jira/request-key", json={}, headers=auth, timeout=30)
+    request_key.raise_for_status()
+    answer = requests.post(f"{base_url}/v1/security/task-permit", timeout=30,
+                           json={"projectId": project_id, "taskId": task_id, "userAccountId": principal},
+                           headers={**auth, "X-SeeCodes-Jira-Request-Key": request_key.json()["requestKey"]})
+    answer.raise_for_status()
+    return answer.json()["permit"]
 
 
 def _wait_for_port(port: int, process: subprocess.Popen, timeout: float = 30) -> None:

@@ -5,14 +5,10 @@ side in one run by the same multi-process keep-alive client (one key chain per c
 """
 import http.client
 import json
-import os
 import statistics
-import tempfile
 import uuid
 
 from sqlalchemy import create_engine, text
-
-from seecodes.forge import dev
 
 from . import common
 
@@ -44,8 +40,7 @@ class Client:
 
 
 def _token(instance: str) -> str:
-    key, kid = dev.load_dev_key(instance)
-    return dev.sign(dev.forge_claims(APP_ID, INSTALLATION_ID, CLOUD_ID, PRINCIPAL, ttl=900), key, kid)
+    return common.forge_token(instance, APP_ID, INSTALLATION_ID, CLOUD_ID, PRINCIPAL)
 
 
 def _bootstrap(client: Client, token: str, session_id: str) -> str:
@@ -56,13 +51,7 @@ def _bootstrap(client: Client, token: str, session_id: str) -> str:
 
 def _prepare(env: dict, instance: str, candidate_url: str) -> tuple[str, str]:
     """Provision the installation, mint a task permit through the API and store one run row."""
-    client = Client(candidate_url)
-    token = _token(instance)
-    key = _bootstrap(client, token, "setup")
-    response, data = client.request("POST", "/v1/security/task-permit",
-                                    {"Authorization": f"Bearer {token}", "X-SeeCodes-Jira-Request-Key": key},
-                                    {"projectId": PROJECT, "taskId": TASK, "userAccountId": PRINCIPAL})
-    permit = json.loads(data)["permit"]
+    permit = common.mint_permit(candidate_url, _token(instance), PROJECT, TASK, PRINCIPAL)
     run_id = f"run_{uuid.uuid4().hex[:24]}"
     engine = create_engine(env["DATABASE_URL"])
     with engine.begin() as connection:
@@ -113,15 +102,7 @@ def _side_by_side(candidate, baseline, processes, seconds, rounds) -> tuple[floa
 
 def run(quick: bool = False) -> list[dict]:
     processes, seconds, rounds = (2, 1.5, 1) if quick else (4, 5.0, 3)
-    common.reset_database()
-    instance = tempfile.mkdtemp(prefix="seecodes-bench-")
-    dev.write_dev_keys(instance)
-    env = {**os.environ, "DATABASE_URL": common.DATABASE_URL, "SEECODES_INSTANCE_PATH": instance,
-           "SEECODES_SECRET_KEY": "bench-secret-key", "FORGE_APP_ID": APP_ID,
-           "FORGE_JWKS_URL": os.path.join(instance, dev.JWKS_FILE), "REDIS_URL": ""}
-    env.pop("SEECODES_SECRET_KEY_FALLBACKS", None)
-    common.flask_cli(env, "db", "upgrade")
-    common.flask_cli(env, "models", "seed")
+    instance, env = common.prepare_app(APP_ID, "seecodes-bench-", REDIS_URL="")
     results = []
     with common.gunicorn("wsgi:app", env, common.free_port()) as candidate_url, \
             common.gunicorn("bench.minimal_app:app", env, common.free_port()) as baseline_url:

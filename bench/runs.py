@@ -7,10 +7,8 @@ Both go through the same `python -m seecodes.runs.worker` process and poll at th
 alternate so drift in the machine's load hits both alike. The figure is the median seconds per round trip.
 """
 import os
-import signal
 import statistics
 import subprocess
-import tempfile
 import time
 import uuid
 
@@ -18,8 +16,6 @@ import requests
 from redis import Redis
 from rq import Queue
 from rq.job import JobStatus
-
-from seecodes.forge import dev
 
 from . import common
 
@@ -36,19 +32,6 @@ LIST_MD = (b"# Release\n\n- [x] Protected-route wrapper is live\n- [ ] Callback 
 
 def noop() -> None:
     """The baseline job: nothing at all."""
-
-
-def _permit(base_url: str, instance: str) -> str:
-    key, kid = dev.load_dev_key(instance)
-    token = dev.sign(dev.forge_claims(APP_ID, INSTALLATION_ID, CLOUD_ID, PRINCIPAL, ttl=900), key, kid)
-    auth = {"Authorization": f"Bearer {token}"}
-    request_key = requests.post(f"{base_url}/v1/jira/request-key", json={}, headers=auth, timeout=30)
-    request_key.raise_for_status()
-    answer = requests.post(f"{base_url}/v1/security/task-permit", timeout=30,
-                           json={"projectId": "BENCH", "taskId": "BENCH-1", "userAccountId": PRINCIPAL},
-                           headers={**auth, "X-SeeCodes-Jira-Request-Key": request_key.json()["requestKey"]})
-    answer.raise_for_status()
-    return answer.json()["permit"]
 
 
 def _checked(response: requests.Response, status: int = 200) -> requests.Response:
@@ -93,31 +76,13 @@ def _start_worker(env: dict) -> subprocess.Popen:
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
 
 
-def _stop(process: subprocess.Popen) -> None:
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
-
-
 def run(quick: bool = False) -> list[dict]:
     rounds, warmup = (8, 2) if quick else (40, 5)
-    common.reset_database()
-    instance = tempfile.mkdtemp(prefix="seecodes-bench-runs-")
-    dev.write_dev_keys(instance)
     port = common.free_port()
     queue_name = f"bench-runs-{uuid.uuid4().hex[:8]}"  # a queue of its own: nothing else touches it
-    env = {**os.environ, "DATABASE_URL": common.DATABASE_URL, "SEECODES_INSTANCE_PATH": instance,
-           "SEECODES_SECRET_KEY": "bench-secret-key", "FORGE_APP_ID": APP_ID,
-           "FORGE_JWKS_URL": os.path.join(instance, dev.JWKS_FILE), "REDIS_URL": REDIS_URL,
-           "SEECODES_RUN_QUEUE": queue_name, "SEECODES_STORAGE": "local",
-           "SEECODES_PUBLIC_BASE_URL": f"http://127.0.0.1:{port}", "SEECODES_LOG_LEVEL": "WARNING"}
-    env.pop("SEECODES_SECRET_KEY_FALLBACKS", None)
-    common.flask_cli(env, "db", "upgrade")
-    common.flask_cli(env, "models", "seed")
+    instance, env = common.prepare_app(
+        APP_ID, "seecodes-bench-runs-", REDIS_URL=REDIS_URL, SEECODES_RUN_QUEUE=queue_name,
+        SEECODES_STORAGE="local", SEECODES_PUBLIC_BASE_URL=f"http://127.0.0.1:{port}", SEECODES_LOG_LEVEL="WARNING")
     common.flask_cli(env, "installations", "create", "--installation-id", INSTALLATION_ID, "--cloud-id", CLOUD_ID,
                      "--credits", "100000000")
     connection = Redis.from_url(REDIS_URL)
@@ -126,7 +91,9 @@ def run(quick: bool = False) -> list[dict]:
     try:
         with common.gunicorn("wsgi:app", env, port) as base_url:
             session = requests.Session()
-            session.headers["Authorization"] = f"Bearer {_permit(base_url, instance)}"
+            token = common.forge_token(instance, APP_ID, INSTALLATION_ID, CLOUD_ID, PRINCIPAL)
+            permit = common.mint_permit(base_url, token, "BENCH", "BENCH-1", PRINCIPAL)
+            session.headers["Authorization"] = f"Bearer {permit}"
             baseline, candidate = [], []
             for index in range(warmup + rounds):
                 if worker.poll() is not None:
@@ -137,7 +104,7 @@ def run(quick: bool = False) -> list[dict]:
                     baseline.append(noop_seconds)
                     candidate.append(run_seconds)
     finally:
-        _stop(worker)
+        common.stop_process(worker)
         queue.delete(delete_jobs=True)
     baseline_median, candidate_median = statistics.median(baseline), statistics.median(candidate)
     return [common.result("run end-to-end overhead vs no-op RQ job", "seconds per round trip", baseline_median,

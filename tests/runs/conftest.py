@@ -18,6 +18,7 @@ from seecodes.catalog.models import CatalogModel
 from seecodes.extensions import db
 from seecodes.runs import dispatch
 from seecodes.runs.models import FINAL_STATUSES
+from seecodes.runs.reaper import reap
 
 from ..conftest import PG_URL, REDIS_URL
 from ..helpers import bearer
@@ -217,6 +218,23 @@ def fake_openai():
     yield fake
     fake.release.set()
     fake.server.shutdown()
+
+
+@pytest.fixture
+def hanging(add_model, fake_openai):
+    """A model whose provider does not answer until the test ends."""
+    fake_openai.release.clear()
+    yield add_model("fake hang", config=fake_openai.config("hang", timeoutSeconds=60))
+    fake_openai.release.set()
+
+
+def reap_now(app):
+    """One reaper pass in the app, as `flask runs reap` does."""
+    with app.app_context():
+        try:
+            return reap()
+        finally:
+            db.session.remove()
 
 
 # --- production: PostgreSQL, Redis, S3 (moto), RQ workers in subprocesses --------------------------------

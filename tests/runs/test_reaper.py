@@ -6,28 +6,12 @@ import pytest
 import requests
 
 from seecodes import clock
-from seecodes.extensions import db
 from seecodes.runs import dispatch
-from seecodes.runs.reaper import reap
+
+from .conftest import reap_now
 
 STALE = 120
 TIMEOUT = 600
-
-
-@pytest.fixture
-def hanging(add_model, fake_openai):
-    """A model whose provider does not answer until the test ends."""
-    fake_openai.release.clear()
-    yield add_model("fake hang", config=fake_openai.config("hang", timeoutSeconds=60))
-    fake_openai.release.set()
-
-
-def reap_now(app):
-    with app.app_context():
-        try:
-            return reap()
-        finally:
-            db.session.remove()
 
 
 def test_a_run_whose_heartbeat_went_stale_ends_failed_and_refunded(app, runs, served, funded, hanging, credits_of):

@@ -9,10 +9,8 @@ import requests
 from rq.job import Job, JobStatus
 
 from seecodes import clock
-from seecodes.extensions import db
-from seecodes.runs.reaper import reap
 
-from .conftest import LIST_MD, S3_BUCKET, WorkerProcess, production_overrides
+from .conftest import LIST_MD, S3_BUCKET, WorkerProcess, production_overrides, reap_now
 
 
 @pytest.fixture
@@ -30,21 +28,6 @@ def worker(pg_schema, moto_url, redis_db, tmp_path_factory):
     process = WorkerProcess(tmp_path_factory.mktemp("worker"), moto_url)
     yield process
     process.stop()
-
-
-@pytest.fixture
-def hanging(add_model, fake_openai):
-    fake_openai.release.clear()
-    yield add_model("fake hang", config=fake_openai.config("hang", timeoutSeconds=60))
-    fake_openai.release.set()
-
-
-def reap_now(app):
-    with app.app_context():
-        try:
-            return reap()
-        finally:
-            db.session.remove()
 
 
 def use_queue(app, name):
