@@ -20,8 +20,8 @@ from ..catalog.models import CatalogModel
 from ..errors import NotFound
 from ..extensions import db
 from ..storage import keys
-from . import providers, rules, state
-from .models import INITIALIZED, IN_PROCESS, PROCESSING_REMOTE, QUEUED, SUCCEEDED, Run, RunLogLine
+from . import providers, rules, service, state
+from .models import INITIALIZED, IN_PROCESS, PROCESSING_REMOTE, QUEUED, SUCCEEDED, Run
 from .settings import setting
 
 log = logging.getLogger(__name__)
@@ -77,8 +77,7 @@ def warm_up(app) -> None:
             state.move(nobody, PROCESSING_REMOTE, SUCCEEDED, output_key="", result_zip_key="", input_tokens=0,
                        output_tokens=0, finished_at=moment)
             state.heartbeat(nobody)
-            db.session.execute(select(RunLogLine.logged_at, RunLogLine.line).where(RunLogLine.run_id == nobody)
-                               .order_by(RunLogLine.id)).all()
+            service.log_text(nobody)
             with db.session.begin_nested():
                 state.log(nobody, "warm-up")  # refused by the foreign key, compiled all the same
         except IntegrityError:
@@ -219,16 +218,11 @@ class RunJob:
             raise RunFailed(f"The input file {name!r} is no longer in storage.")
 
     def result_zip(self, output: bytes, last_line: str) -> bytes:
-        rows = db.session.execute(
-            select(RunLogLine.logged_at, RunLogLine.line).where(RunLogLine.run_id == self.run_id)
-            .order_by(RunLogLine.id)
-        ).all()
-        lines = [f"{clock.iso(r.logged_at, micro=True)} {r.line}" for r in rows]
-        lines.append(f"{clock.iso(clock.now(), micro=True)} {last_line}")
+        log_text = service.log_text(self.run_id) + f"{clock.iso(clock.now(), micro=True)} {last_line}\n"
         buffer = io.BytesIO()
         with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
             archive.writestr(keys.OUTPUT_NAME, output)
-            archive.writestr(keys.LOG_NAME, "\n".join(lines) + "\n")
+            archive.writestr(keys.LOG_NAME, log_text)
         return buffer.getvalue()
 
     def abandon(self) -> str:
