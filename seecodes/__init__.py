@@ -22,6 +22,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     register_extensions(app)
     register_blueprints(app)
     register_error_handlers(app)
+    register_cache_control(app)
     register_proxy_fix(app)
     register_cli(app)
     return app
@@ -86,6 +87,12 @@ def register_blueprints(app: Flask) -> None:
     from .resources import register
 
     register(app, api)
+
+
+def register_cache_control(app: Flask) -> None:
+    from .auth import cache_control
+
+    cache_control.register(app)
 
 
 def register_proxy_fix(app: Flask) -> None:

@@ -1,7 +1,7 @@
 """Minting, verifying and revoking task permits.
 
-The token carries the permit id and its binding; the row says whether it was revoked and the
-installation whether it is still active. Verification checks both with one query.
+The token carries the permit id and its binding; the row is the binding's source of truth and says
+whether it was revoked, the installation whether it is still active. Verification reads both with one query.
 """
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -73,7 +73,11 @@ def mint(installation: Installation, project_id: str, task_id: str, user_account
 
 
 def verify(token: str) -> Binding:
-    """Signature, age, revocation and installation status; 401 for any failure."""
+    """Signature, age, revocation and installation status; 401 for any failure.
+
+    The binding is the stored row's: the signature only proves that some signing key (current or
+    fallback) made the token, so a payload that disagrees with its row is refused, not believed.
+    """
     try:
         claims = _serializer().loads(token, max_age=_ttl_seconds())
     except SignatureExpired:
@@ -83,12 +87,13 @@ def verify(token: str) -> Binding:
     if not isinstance(claims, dict) or not isinstance(claims.get("pid"), str):
         raise Unauthorized("The task permit is not valid.", code="permit_invalid")
     row = db.session.execute(
-        select(Permit.installation_pk, Permit.revoked_at, Permit.expires_at, Installation.status,
-               Installation.installation_id)
+        select(Permit.installation_pk, Permit.project_id, Permit.task_id, Permit.user_account_id,
+               Permit.revoked_at, Permit.expires_at, Installation.status, Installation.installation_id)
         .join(Installation, Installation.id == Permit.installation_pk)
         .where(Permit.id == claims["pid"])
     ).one_or_none()
-    if row is None or row.installation_id != claims.get("ins"):
+    if row is None or (claims.get("ins"), claims.get("p"), claims.get("t"), claims.get("u")) != (
+            row.installation_id, row.project_id, row.task_id, row.user_account_id):
         raise Unauthorized("The task permit is not known.", code="permit_invalid")
     if row.revoked_at is not None:
         raise Unauthorized("The task permit was revoked.", code="permit_revoked")
@@ -96,7 +101,8 @@ def verify(token: str) -> Binding:
         raise Unauthorized("The task permit has expired; launch the task again.", code="permit_expired")
     if row.status != "active":
         raise Unauthorized("The installation of this permit is not active.", code="installation_inactive")
-    return Binding(claims["pid"], row.installation_pk, row.installation_id, claims["p"], claims["t"], claims.get("u"))
+    return Binding(claims["pid"], row.installation_pk, row.installation_id, row.project_id, row.task_id,
+                   row.user_account_id)
 
 
 def require_binding(binding: Binding, project_id: str | None = None, task_id: str | None = None) -> None:

@@ -3,6 +3,7 @@ from flask import Response
 from flask.views import MethodView
 
 from ... import clock
+from ...auth.cache_control import no_store
 from ...auth.guards import acting_user, forge_bearer, forge_request_key, rate_limited
 from ...extensions import ErrorSchema
 from ...launch_codes import launcher, service as launch_codes
@@ -36,6 +37,7 @@ def _permit_answer(installation, project_id, task_id, issued):
 
 @blp.route("/v1/jira/request-key")
 class RequestKey(MethodView):
+    @no_store
     @forge_bearer
     @blp.arguments(RequestKeyBodySchema, required=False)
     @blp.response(200, RequestKeySchema)
@@ -52,6 +54,7 @@ class RequestKey(MethodView):
 
 @blp.route("/v1/security/vscode-link")
 class VscodeLink(MethodView):
+    @no_store
     @forge_request_key
     @blp.arguments(VscodeLinkBodySchema)
     @blp.response(200, VscodeLinkSchema)
@@ -77,6 +80,7 @@ class VscodeLink(MethodView):
 
 @blp.route("/v1/security/task-permit")
 class TaskPermit(MethodView):
+    @no_store
     @forge_request_key
     @blp.arguments(TaskBindingBodySchema)
     @blp.response(200, PermitSchema)
@@ -92,6 +96,7 @@ class TaskPermit(MethodView):
 
 @blp.route("/v1/security/launch-exchange")
 class LaunchExchange(MethodView):
+    @no_store
     @rate_limited("launch-exchange", exchange_limit)
     @blp.arguments(LaunchExchangeBodySchema)
     @blp.response(200, PermitSchema)
