@@ -52,6 +52,8 @@ def from_environ(instance_path: str, environ=os.environ) -> dict:
         "FORGE_APP_ID": environ.get("FORGE_APP_ID", "ari:cloud:ecosystem::app/seecodes-dev"),
         "FORGE_JWKS_URL": environ.get("FORGE_JWKS_URL", ATLASSIAN_JWKS_URL),
         "FORGE_LEEWAY_SECONDS": _int(environ, "FORGE_LEEWAY_SECONDS", 10),
+        # Longest exp - iat a Forge token may claim (Forge's own live about 25 seconds).
+        "FORGE_MAX_TOKEN_LIFETIME_SECONDS": _int(environ, "FORGE_MAX_TOKEN_LIFETIME_SECONDS", 300),
         "FORGE_JWKS_CACHE_SECONDS": _int(environ, "FORGE_JWKS_CACHE_SECONDS", 3600),
         "SEECODES_STARTER_CREDITS": _int(environ, "SEECODES_STARTER_CREDITS", 0),
         "SEECODES_REQUEST_KEY_TTL_SECONDS": _int(environ, "SEECODES_REQUEST_KEY_TTL_SECONDS", 600),

@@ -1,5 +1,7 @@
 """The Forge signing keys, cached per process and refetched at most once per unknown kid.
 
+The fetch runs outside the lock, one at a time: a request whose kid is cached never waits for it (a
+due periodic refresh runs in the background), only requests that need the answer join the fetch.
 PyJWKClient only takes http(s) URLs, so a local file (file:// URL or plain path) is read into a
 PyJWKSet directly; https URLs are fetched with requests.
 """
@@ -22,6 +24,15 @@ UNKNOWN_KID_BACKOFF = 60
 # request must not turn every request into a fetch.
 UNKNOWN_KID_MIN_INTERVAL = 5
 MAX_REMEMBERED_KIDS = 1000
+FETCH_TIMEOUT = 5
+
+
+class _Fetch:
+    """One fetch in flight: who needs its outcome waits on ``done``."""
+
+    def __init__(self):
+        self.done = threading.Event()
+        self.error: Unavailable | None = None
 
 
 class JWKSCache:
@@ -32,13 +43,14 @@ class JWKSCache:
         self._fetched_at = 0.0
         self._missed: dict[str, float] = {}
         self._last_miss_fetch: float | None = None
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # guards the fields above; never held during a fetch
+        self._fetch: _Fetch | None = None
 
     def _read(self) -> dict:
         parsed = urlparse(self.url)
         if parsed.scheme in ("http", "https"):
             try:
-                response = requests.get(self.url, timeout=5)
+                response = requests.get(self.url, timeout=FETCH_TIMEOUT)
                 response.raise_for_status()
                 return response.json()
             except (requests.RequestException, ValueError) as error:
@@ -49,14 +61,12 @@ class JWKSCache:
         except (OSError, ValueError) as error:
             raise Unavailable(f"Forge signing keys could not be read ({error.__class__.__name__}).")
 
-    def _refresh(self, now: float) -> None:
-        document = self._read()
+    def _load(self) -> dict[str, PyJWK]:
         try:
-            key_set = PyJWKSet.from_dict(document)
+            key_set = PyJWKSet.from_dict(self._read())
         except PyJWKSetError:
             raise Unavailable("The Forge JWKS holds no usable keys.")
-        self._keys = {key.key_id: key for key in key_set.keys if key.key_id}
-        self._fetched_at = now
+        return {key.key_id: key for key in key_set.keys if key.key_id}
 
     def _may_refetch_for(self, kid: str, now: float) -> bool:
         """Once per unknown kid (per backoff), and not more often than the minimum interval overall."""
@@ -73,23 +83,55 @@ class JWKSCache:
     def get(self, kid: str) -> PyJWK:
         with self._lock:
             now = time.monotonic()
-            fresh = False
-            if not self._keys or now - self._fetched_at > self.ttl:
-                self._refresh_or_keep_stale(now)
-                fresh = True
+            due = not self._keys or now - self._fetched_at > self.ttl
             key = self._keys.get(kid)
-            if key is None and not fresh and self._may_refetch_for(kid, now):
-                self._refresh(now)
-                key = self._keys.get(kid)
-            if key is None:
-                raise Unauthorized("The Forge token is signed with an unknown key.", code="forge_token_invalid")
+            if key is not None:
+                if due:
+                    self._start_fetch_locked(background=True)
+                return key
+            if not due and not self._may_refetch_for(kid, now):
+                raise _unknown_key()
+            fetch, lead = self._start_fetch_locked(background=False)
+        if lead:
+            self._run(fetch)
+        else:
+            fetch.done.wait(FETCH_TIMEOUT * 2)
+        with self._lock:
+            key = self._keys.get(kid)
+        if key is not None:
             return key
+        if fetch.error is not None and not self._keys:
+            raise fetch.error
+        raise _unknown_key()
 
-    def _refresh_or_keep_stale(self, now: float) -> None:
-        """A failed periodic refresh keeps the keys we have (retried after a short pause), not a 503 per call."""
+    def _start_fetch_locked(self, background: bool) -> tuple[_Fetch, bool]:
+        """Join the fetch in flight, or start one; True when the caller must run it itself."""
+        if self._fetch is not None:
+            return self._fetch, False
+        fetch = self._fetch = _Fetch()
+        if background:
+            threading.Thread(target=self._run, args=(fetch,), name="jwks-refresh", daemon=True).start()
+            return fetch, False
+        return fetch, True
+
+    def _run(self, fetch: _Fetch) -> None:
         try:
-            self._refresh(now)
-        except Unavailable:
-            if not self._keys:
-                raise
-            self._fetched_at = now - self.ttl + UNKNOWN_KID_MIN_INTERVAL
+            keys, error = self._load(), None
+        except Unavailable as failure:
+            keys, error = None, failure
+        except Exception as failure:  # a background thread must always finish its fetch
+            keys, error = None, Unavailable(f"Forge signing keys could not be read ({failure.__class__.__name__}).")
+        with self._lock:
+            now = time.monotonic()
+            if keys is not None:
+                self._keys, self._fetched_at = keys, now
+            elif self._keys and now - self._fetched_at > self.ttl:
+                # A failed periodic refresh keeps the keys we have, retried after a short pause, not a 503 per call.
+                self._fetched_at = now - self.ttl + UNKNOWN_KID_MIN_INTERVAL
+            fetch.error = error
+            self._fetch = None
+        fetch.done.set()
+
+
+def _unknown_key() -> Unauthorized:
+    return Unauthorized("The Forge token is signed with an unknown key.", code="forge_token_invalid")

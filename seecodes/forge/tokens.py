@@ -34,21 +34,52 @@ def jwks_cache() -> JWKSCache:
     return cache
 
 
+# The one human text per kind of refusal: PyJWT's own messages never reach a client.
+REFUSALS = {
+    "malformed": "The Forge token is malformed.",
+    "algorithm": "The Forge token must be signed with RS256.",
+    "no_kid": "The Forge token names no signing key.",
+    "signature": "The Forge token's signature does not verify.",
+    "audience": "The Forge token is meant for another app.",
+    "issuer": "The Forge token was not issued by Forge.",
+    "missing_claim": "The Forge token lacks a required claim (exp, nbf, iat, jti, iss, aud).",
+    "not_yet_valid": "The Forge token is not valid yet.",
+    "expired": "The Forge token has expired.",
+    "lifetime": "The Forge token claims a longer lifetime than Forge tokens have.",
+    "refused": "The Forge token was refused.",
+}
+# Most specific first: InvalidSignatureError is a DecodeError, ImmatureSignatureError covers nbf and iat.
+_PYJWT_REFUSALS = (
+    (jwt.InvalidSignatureError, "signature"),
+    (jwt.DecodeError, "malformed"),
+    (jwt.InvalidAudienceError, "audience"),
+    (jwt.InvalidIssuerError, "issuer"),
+    (jwt.MissingRequiredClaimError, "missing_claim"),
+    (jwt.ImmatureSignatureError, "not_yet_valid"),
+    (jwt.InvalidAlgorithmError, "algorithm"),
+)
+
+
 def _invalid(detail: str) -> Unauthorized:
     return Unauthorized(detail, code="forge_token_invalid")
 
 
+def _refused(error: jwt.PyJWTError) -> Unauthorized:
+    kind = next((kind for kind_type, kind in _PYJWT_REFUSALS if isinstance(error, kind_type)), "refused")
+    return _invalid(REFUSALS[kind])
+
+
 def verify(token: str) -> ForgeIdentity:
-    """RS256 only, signature against the JWKS, iss, aud = FORGE_APP_ID, exp/nbf/iat/jti required."""
+    """RS256 only, signature against the JWKS, iss, aud = FORGE_APP_ID, exp/nbf/iat/jti required, capped lifetime."""
     try:
         header = jwt.get_unverified_header(token)
     except jwt.PyJWTError:
-        raise _invalid("The Forge token is malformed.")
+        raise _invalid(REFUSALS["malformed"])
     if header.get("alg") != "RS256":
-        raise _invalid("The Forge token must be signed with RS256.")
+        raise _invalid(REFUSALS["algorithm"])
     kid = header.get("kid")
     if not isinstance(kid, str) or not kid:
-        raise _invalid("The Forge token names no signing key.")
+        raise _invalid(REFUSALS["no_kid"])
     key = jwks_cache().get(kid)
     try:
         claims = jwt.decode(
@@ -61,10 +92,21 @@ def verify(token: str) -> ForgeIdentity:
             options={"require": REQUIRED_CLAIMS},
         )
     except jwt.ExpiredSignatureError:
-        raise Unauthorized("The Forge token has expired.", code="forge_token_expired")
+        raise Unauthorized(REFUSALS["expired"], code="forge_token_expired")
     except jwt.PyJWTError as error:
-        raise _invalid(f"The Forge token was refused: {error}.")
+        raise _refused(error)
+    _check_lifetime(claims)
     return identity_from_claims(claims)
+
+
+def _check_lifetime(claims: dict) -> None:
+    """Forge's tokens live ~25 s; one claiming much longer was not minted the way Forge mints them."""
+    try:
+        lifetime = float(claims["exp"]) - float(claims["iat"])
+    except (TypeError, ValueError):
+        raise _invalid(REFUSALS["malformed"])
+    if lifetime > current_app.config["FORGE_MAX_TOKEN_LIFETIME_SECONDS"]:
+        raise _invalid(REFUSALS["lifetime"])
 
 
 def identity_from_claims(claims: dict) -> ForgeIdentity:
