@@ -72,6 +72,7 @@ def _tune_sqlite(app: Flask) -> None:
 
     with app.app_context():
         engine = db.engine
+    _private_sqlite_files(engine.url.database)
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, _record):
@@ -81,6 +82,25 @@ def _tune_sqlite(app: Flask) -> None:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
+
+
+def _private_sqlite_files(database: str | None) -> None:
+    """The database holds every tenant's data: create it 0600 like the secret key and stored objects.
+
+    SQLite gives its -wal, -shm and -journal files the database file's permissions; files left by an
+    older version are tightened too.
+    """
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    if not os.path.exists(database):
+        os.makedirs(os.path.dirname(os.path.abspath(database)), exist_ok=True)
+        os.close(os.open(database, os.O_WRONLY | os.O_CREAT, 0o600))  # an empty file is an empty database
+    for path in (database, f"{database}-wal", f"{database}-shm", f"{database}-journal"):
+        try:
+            if os.path.exists(path) and os.stat(path).st_mode & 0o077:
+                os.chmod(path, 0o600)
+        except OSError:  # not ours to change (another user's file): leave it as the operator set it
+            pass
 
 
 def register_blueprints(app: Flask) -> None:

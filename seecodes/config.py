@@ -1,6 +1,7 @@
 """Configuration read from the environment, with embedded defaults that need no other service."""
 import os
 import secrets
+import tempfile
 from pathlib import Path
 
 ATLASSIAN_JWKS_URL = "https://forge.cdn.prod.atlassian-dev.net/.well-known/jwks.json"
@@ -11,17 +12,56 @@ def _int(environ, name, default):
     return int(raw) if raw not in (None, "") else default
 
 
+class ConfigError(RuntimeError):
+    """A configuration the service refuses to start with; the message says how to fix it."""
+
+
+# itsdangerous signs with HMAC-SHA1 by default: a key shorter than its 20-byte output only weakens it.
+MIN_SECRET_KEY_LENGTH = 32
+_KEY_ADVICE = "generate one with: python -c 'import secrets; print(secrets.token_urlsafe(48))'"
+
+
+def _checked_key(key: str, where: str) -> str:
+    if len(key.strip()) < MIN_SECRET_KEY_LENGTH:
+        raise ConfigError(f"{where} is empty or too short ({len(key.strip())} characters; at least "
+                          f"{MIN_SECRET_KEY_LENGTH} are required): {_KEY_ADVICE}")
+    return key
+
+
 def _secret_key(environ, instance_path: Path) -> str:
     """The current signing key: from the environment, else one generated once and kept in instance/."""
     if environ.get("SEECODES_SECRET_KEY"):
-        return environ["SEECODES_SECRET_KEY"]
+        return _checked_key(environ["SEECODES_SECRET_KEY"], "SEECODES_SECRET_KEY")
     key_file = instance_path / "secret_key"
     if not key_file.exists():
-        instance_path.mkdir(parents=True, exist_ok=True)
-        fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        _write_key_file(key_file)
+    return _checked_key(key_file.read_text().strip(), f"{key_file} (delete it to have a new key generated)")
+
+
+def _write_key_file(key_file: Path) -> None:
+    """Write a complete key to a private temporary file, then link it into place.
+
+    The link appears with its whole content at once and fails if another process got there first, so
+    a racing process never reads an empty key and the loser of the race simply reads the winner's.
+    """
+    key_file.parent.mkdir(parents=True, exist_ok=True)
+    fd, temporary = tempfile.mkstemp(prefix=".secret_key.", dir=key_file.parent)  # mode 0600
+    try:
         with os.fdopen(fd, "w") as handle:
             handle.write(secrets.token_urlsafe(48))
-    return key_file.read_text().strip()
+            handle.flush()
+            os.fsync(handle.fileno())
+        try:
+            os.link(temporary, key_file)
+        except FileExistsError:
+            pass
+    finally:
+        os.unlink(temporary)
+
+
+def _fallback_keys(environ) -> list[str]:
+    keys = [k.strip() for k in environ.get("SEECODES_SECRET_KEY_FALLBACKS", "").split(",") if k.strip()]
+    return [_checked_key(key, "a key of SEECODES_SECRET_KEY_FALLBACKS") for key in keys]
 
 
 def from_environ(instance_path: str, environ=os.environ) -> dict:
@@ -33,11 +73,10 @@ def from_environ(instance_path: str, environ=os.environ) -> dict:
         database_url = "postgresql://" + database_url[len("postgres://"):]
     if database_url.startswith("postgresql://"):
         database_url = "postgresql+psycopg://" + database_url[len("postgresql://"):]
-    fallbacks = [k.strip() for k in environ.get("SEECODES_SECRET_KEY_FALLBACKS", "").split(",") if k.strip()]
     public_base = environ.get("SEECODES_PUBLIC_BASE_URL") or f"http://127.0.0.1:{port}"
     return {
         "SECRET_KEY": _secret_key(environ, instance),
-        "SECRET_KEY_FALLBACKS": fallbacks,
+        "SECRET_KEY_FALLBACKS": _fallback_keys(environ),
         "SQLALCHEMY_DATABASE_URI": database_url,
         "REDIS_URL": environ.get("REDIS_URL") or None,
         "SEECODES_PUBLIC_BASE_URL": public_base.rstrip("/"),
