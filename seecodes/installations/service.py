@@ -5,6 +5,7 @@ from urllib.parse import urlsplit
 from flask import current_app
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.attributes import set_committed_value
 
 from .. import ids
 from ..errors import Forbidden, Invalid, NotFound
@@ -64,18 +65,34 @@ def _apply_hints(installation: Installation, identity, cloud_id_hint, site_url_h
         else:
             site_cloud_id = cloud_id_hint
     if site_cloud_id and installation.site_cloud_id != site_cloud_id:
-        if installation.site_cloud_id and not identity.site_cloud_id:
-            raise Forbidden("cloudIdHint contradicts the installation's cloud id.", code="tenant_mismatch")
-        installation.site_cloud_id = site_cloud_id
+        if identity.site_cloud_id:
+            installation.site_cloud_id = site_cloud_id  # the token itself is authoritative
+        else:
+            _fill_once(installation, Installation.site_cloud_id, site_cloud_id,
+                       "cloudIdHint contradicts the installation's cloud id.")
         changed = True
     if site_url_hint:
         site_url = normalise_site_url(site_url_hint)
-        if installation.site_url and installation.site_url != site_url:
-            raise Forbidden("siteUrlHint contradicts the installation's site.", code="tenant_mismatch")
-        if not installation.site_url:
-            installation.site_url = site_url
+        if installation.site_url != site_url:
+            _fill_once(installation, Installation.site_url, site_url,
+                       "siteUrlHint contradicts the installation's site.")
             changed = True
     return changed
+
+
+def _fill_once(installation: Installation, column, value: str, refusal: str) -> None:
+    """Set a column that is still empty, or refuse: one conditional UPDATE, so parallel first calls with
+    different hints have one winner (the loser's UPDATE waits for the winner's row lock, then matches nothing).
+    """
+    filled = db.session.execute(
+        update(Installation)
+        .where(Installation.id == installation.id, (column.is_(None)) | (column == value))
+        .values({column.key: value})
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if filled != 1:
+        raise Forbidden(refusal, code="tenant_mismatch")
+    set_committed_value(installation, column.key, value)
 
 
 def _apply_license(installation: Installation, identity) -> bool:
