@@ -90,7 +90,7 @@ def prepare_app(app_id: str, prefix: str, **extra_env: str) -> tuple[str, dict]:
     instance = tempfile.mkdtemp(prefix=prefix)
     dev.write_dev_keys(instance)
     env = {**os.environ, "DATABASE_URL": DATABASE_URL, "SEECODES_INSTANCE_PATH": instance,
-           "SEECODES_SECRET_KEY": "bench-secret-key", "FORGE_APP_ID": app_id,
+           "SEECODES_SECRET_KEY": "bench-secret-key-long-enough-to-sign-with", "FORGE_APP_ID": app_id,
            "FORGE_JWKS_URL": os.path.join(instance, dev.JWKS_FILE), **extra_env}
     env.pop("SEECODES_SECRET_KEY_FALLBACKS", None)
     flask_cli(env, "db", "upgrade")

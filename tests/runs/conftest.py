@@ -282,7 +282,7 @@ class WorkerProcess:
         instance.mkdir(exist_ok=True)
         self.env = {**os.environ, **AWS_ENV, "DATABASE_URL": PG_URL, "REDIS_URL": REDIS_URL,
                     "SEECODES_STORAGE": "s3", "S3_ENDPOINT_URL": moto_url, "S3_BUCKET": S3_BUCKET,
-                    "SEECODES_SECRET_KEY": "test-secret-key", "SEECODES_INSTANCE_PATH": str(instance),
+                    "SEECODES_SECRET_KEY": "test-secret-key-of-the-worker-process", "SEECODES_INSTANCE_PATH": str(instance),
                     "SEECODES_REAP_INTERVAL_SECONDS": "3600", "SEECODES_LOG_LEVEL": "WARNING",
                     "PYTHONPATH": str(ROOT), FAKE_KEY_ENV: FAKE_KEY, **env}
         self.log_path = tmp_path / "worker.log"
