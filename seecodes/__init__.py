@@ -93,8 +93,10 @@ def _private_sqlite_files(database: str | None) -> None:
     if not database or database == ":memory:" or database.startswith("file:"):
         return
     if not os.path.exists(database):
-        os.makedirs(os.path.dirname(os.path.abspath(database)), exist_ok=True)
-        os.close(os.open(database, os.O_WRONLY | os.O_CREAT, 0o600))  # an empty file is an empty database
+        try:
+            os.close(os.open(database, os.O_WRONLY | os.O_CREAT, 0o600))  # an empty file is an empty database
+        except OSError:  # no such folder: SQLite itself will say so when the database is first used
+            return
     for path in (database, f"{database}-wal", f"{database}-shm", f"{database}-journal"):
         try:
             if os.path.exists(path) and os.stat(path).st_mode & 0o077:
