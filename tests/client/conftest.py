@@ -14,6 +14,8 @@ from seecodes.runs import dispatch
 from ..helpers import VSCODE_LINK_EXAMPLE
 from ..server import serve
 
+# Behaviour that does not depend on the database (client-side rules, CLI formatting) runs on SQLite only.
+SQLITE_ONLY = pytest.mark.parametrize("backend", ["sqlite"])
 LIST_MD = b"# Auth flow\n\n- [x] Protected-route wrapper is live\n- [ ] Callback validation\n\nTODO: token refresh\n"
 
 

@@ -11,7 +11,7 @@ import pytest
 
 from seecodes.client.cli import EXIT_CLIENT_ERROR, EXIT_OK, EXIT_REFUSED, EXIT_SERVER_FAILURE
 
-from .conftest import LIST_MD, cli_json
+from .conftest import LIST_MD, SQLITE_ONLY, cli_json
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -52,6 +52,7 @@ def test_open_stores_the_permit_privately_and_prints_the_context(cli, launch_lin
     assert (stored["baseUrl"], stored["projectId"], stored["taskId"]) == (base_url, "AUTH", "AUTH-128")
 
 
+@SQLITE_ONLY
 def test_opening_the_same_link_twice_is_a_client_error_and_keeps_the_permit(cli, launch_link):
     link = launch_link()["httpsUrl"]
     assert cli("open", link)[0] == EXIT_OK
@@ -60,6 +61,7 @@ def test_opening_the_same_link_twice_is_a_client_error_and_keeps_the_permit(cli,
     assert cli("context")[0] == EXIT_OK
 
 
+@SQLITE_ONLY
 def test_context_in_json(cli, launch_link):
     cli("open", launch_link()["httpsUrl"])
     code, out = cli_json(cli, "context")
@@ -79,6 +81,7 @@ def test_run_status_logs_and_output_in_json(cli, launch_link, credits, tmp_path)
     assert "succeeded" in cli_json(cli, "logs", run_id)[1]["logs"]
 
 
+@SQLITE_ONLY
 def test_follow_waits_for_a_run_started_without_waiting(cli, launch_link, credits, tmp_path):
     cli("open", launch_link()["httpsUrl"])
     (tmp_path / "list.md").write_bytes(LIST_MD)
@@ -117,6 +120,7 @@ def test_index_sync_reuses_what_the_index_has_and_deletes_what_is_gone(cli, laun
     assert out.strip() == "1 files: 1 unchanged, 0 reused from the index, 0 uploaded, 1 deleted; index holds 1 files"
 
 
+@SQLITE_ONLY
 def test_models_lists_the_catalog(cli, base_url):
     code, out = cli_json(cli, "--base-url", base_url, "models")
     assert code == EXIT_OK and out["models"][0]["id"] == "strict light"
@@ -127,6 +131,7 @@ def test_no_open_task_is_a_client_error(cli):
     assert (code, out["error"]) == (EXIT_CLIENT_ERROR, "no_session")
 
 
+@SQLITE_ONLY
 def test_a_server_refusal_exits_3_with_the_envelope(cli, launch_link, tmp_path):
     cli("open", launch_link()["httpsUrl"])
     (tmp_path / "list.md").write_bytes(LIST_MD)
@@ -135,6 +140,7 @@ def test_a_server_refusal_exits_3_with_the_envelope(cli, launch_link, tmp_path):
     assert (out["status"], out["error"]) == (422, "validation_failed")
 
 
+@SQLITE_ONLY
 def test_too_few_credits_is_a_refusal(cli, launch_link, tmp_path):
     cli("open", launch_link()["httpsUrl"])
     (tmp_path / "list.md").write_bytes(LIST_MD)
@@ -150,6 +156,7 @@ def test_an_unreachable_server_is_a_server_failure(cli):
     assert (code, out["error"]) == (EXIT_SERVER_FAILURE, "connection_failed")
 
 
+@SQLITE_ONLY
 def test_a_failed_run_exits_4(cli, launch_link, credits, add_failing_model, tmp_path):
     cli("open", launch_link()["httpsUrl"])
     (tmp_path / "list.md").write_bytes(LIST_MD)

@@ -14,7 +14,7 @@ from seecodes.credits.models import UsageRow
 from seecodes.extensions import db
 
 from ..helpers import VSCODE_LINK_EXAMPLE
-from .conftest import LIST_MD
+from .conftest import LIST_MD, SQLITE_ONLY
 
 
 def test_open_exchanges_the_https_link_and_reads_the_context(task_client):
@@ -28,12 +28,14 @@ def test_open_takes_a_vscode_link_and_the_backend_url(base_url, launch_link):
     assert client.context()["context"]["title"] == "Implement auth flow"
 
 
+@SQLITE_ONLY
 def test_a_vscode_link_without_a_backend_is_refused_locally(launch_link):
     with pytest.raises(LocalRefusal) as refused:
         TaskClient.open(launch_link()["vscodeUrl"], ledger=CodeLedger())
     assert refused.value.code == "backend_unknown"
 
 
+@SQLITE_ONLY
 def test_a_link_naming_another_backend_than_the_configured_one_is_refused(launch_link):
     with pytest.raises(LocalRefusal) as refused:
         TaskClient.open(launch_link()["httpsUrl"], base_url="https://elsewhere.example", ledger=CodeLedger())
@@ -51,6 +53,7 @@ def test_a_second_exchange_of_a_code_is_refused_locally_and_never_sent(launch_li
     assert first.context() is not None  # the first permit was not revoked
 
 
+@SQLITE_ONLY
 def test_the_ledger_file_refuses_a_code_across_processes(tmp_path, launch_link):
     link = launch_link()["httpsUrl"]
     TaskClient.open(link, ledger=CodeLedger(tmp_path / "codes"))
@@ -86,6 +89,7 @@ def test_a_run_from_files_on_disk_ends_with_its_output(task_client, credits, tmp
     assert zipfile.ZipFile(io.BytesIO(archive.read_bytes())).namelist()
 
 
+@SQLITE_ONLY
 def test_an_unreadable_input_is_refused_before_anything_is_sent(task_client, tmp_path, dropping):
     before = len(dropping.sent)
     with pytest.raises(LocalRefusal):
@@ -109,12 +113,14 @@ def test_a_second_start_is_a_conflict(task_client, credits):
     assert refused.value.code == "run_already_started"
 
 
+@SQLITE_ONLY
 def test_a_failed_run_raises_run_failed(task_client, credits, add_failing_model):
     with pytest.raises(RunFailed) as failed:
         task_client.run(add_failing_model, "p", {"list.md": LIST_MD})
     assert failed.value.run_id.startswith("run_")
 
 
+@SQLITE_ONLY
 def test_the_upload_handles_a_put_url_and_a_post_form_target(task_client, credits, monkeypatch):
     sent = []
     monkeypatch.setattr(task_client.transport, "send",
@@ -180,6 +186,7 @@ def _hash(path):
     return file_hash(path)
 
 
+@SQLITE_ONLY
 def test_index_upserts_are_chunked(task_client, monkeypatch):
     monkeypatch.setattr(tasks_module, "UPSERT_CHUNK_ENTRIES", 2)
     entries = {f"src/f{i}.ts": {"hash": f"{i:064x}", "short": f"file {i}"} for i in range(5)}
@@ -187,6 +194,7 @@ def test_index_upserts_are_chunked(task_client, monkeypatch):
     assert (totals["upserted"], totals["deleted"], totals["totalFiles"], totals["requests"]) == (5, 0, 5, 4)
 
 
+@SQLITE_ONLY
 def test_an_oversized_upsert_chunk_is_halved_on_413(app, task_client, monkeypatch):
     app.config["MAX_CONTENT_LENGTH"] = 3000
     entries = {f"src/f{i}.ts": {"hash": f"{i:064x}", "short": "x" * 400} for i in range(8)}
