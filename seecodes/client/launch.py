@@ -90,4 +90,16 @@ class CodeLedger:
                     handle.write(fingerprint + "\n")
 
 
+    def release(self, code: str) -> None:
+        """Forget a code the server refused without consuming it (a 403 mismatch, a 429, a 503 envelope)."""
+        fingerprint = code_fingerprint(code)
+        with self._lock:
+            self._seen.discard(fingerprint)
+            if self.path is not None and self.path.exists():
+                kept = [line for line in self.path.read_text().splitlines() if line.strip() != fingerprint]
+                fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+                with os.fdopen(fd, "w") as handle:
+                    handle.write("".join(line + "\n" for line in kept))
+
+
 DEFAULT_LEDGER = CodeLedger()

@@ -86,10 +86,20 @@ class TaskClient(PublicRoutes):
         says to open a new launch link (sending the code again would revoke the permit it gave).
         """
         transport = Transport(base_url, timeout=timeout, session=session)
-        (ledger or DEFAULT_LEDGER).claim(code)
+        ledger = ledger or DEFAULT_LEDGER
+        ledger.claim(code)
         try:
             answer = transport.post_json("/v1/security/launch-exchange",
                                          {"code": code, "projectId": project_id, "taskId": task_id})
+        except errors.ApiError as error:
+            if not isinstance(error.body, dict):  # a proxy's error page: the backend may have used the code
+                raise errors.RequestOutcomeUnknown(
+                    f"The launch exchange got no answer from the backend (HTTP {error.status}); the code may "
+                    "already be spent. Open a new launch link from Jira.", code="outcome_unknown",
+                    status=error.status, method="POST", url=error.url) from error
+            if error.code != "launch_code_replayed":
+                ledger.release(code)  # the backend refused without consuming: only a success consumes a code
+            raise
         except errors.ConnectionFailed as error:
             raise errors.RequestOutcomeUnknown(
                 "The launch-exchange answer was lost; the code may already be spent. Open a new launch link "

@@ -200,3 +200,16 @@ def test_an_oversized_upsert_chunk_is_halved_on_413(app, task_client, monkeypatc
     entries = {f"src/f{i}.ts": {"hash": f"{i:064x}", "short": "x" * 400} for i in range(8)}
     totals = task_client.index_upsert(entries)
     assert totals["upserted"] == 8 and totals["requests"] > 1
+
+
+def test_a_refused_exchange_leaves_the_code_usable(base_url, launch_link, tmp_path):
+    from seecodes.client import Forbidden
+
+    ledger = CodeLedger(tmp_path / "codes")
+    link = parse_launch_url(launch_link()["httpsUrl"])
+    with pytest.raises(Forbidden) as refused:
+        TaskClient.exchange(base_url, link.code, "AUTH", "AUTH-999", ledger=ledger)
+    assert refused.value.code == "launch_code_binding_mismatch"
+    assert TaskClient.exchange(base_url, link.code, "AUTH", "AUTH-128", ledger=ledger).context() is not None
+    with pytest.raises(LocalRefusal):
+        TaskClient.exchange(base_url, link.code, "AUTH", "AUTH-128", ledger=CodeLedger(tmp_path / "codes"))

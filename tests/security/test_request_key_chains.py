@@ -131,3 +131,9 @@ def test_two_parallel_tabs_keep_working_over_http(app, signer, tenant, backend):
 
         results = race(2, tab)
     assert results == [[200] * 5, [200] * 5]
+
+
+def test_the_openapi_description_of_the_bootstrap_states_the_chain_rules(client):
+    operation = client.get("/openapi.json").get_json()["paths"]["/v1/jira/request-key"]["post"]
+    assert "new independent key chain" in operation["description"]
+    assert "least recently used" in operation["description"]
