@@ -38,16 +38,26 @@ class DroppingSession(requests.Session):
         self.sent = []
 
     def drop(self, method, path_part, times=1):
-        self.rules.append([method.upper(), path_part, times])
+        self.rules.append([method.upper(), path_part, times, None])
+
+    def gateway_error(self, method, path_part, times=1):
+        """Replace the backend's answer with a proxy's HTML 502 page."""
+        self.rules.append([method.upper(), path_part, times, 502])
 
     def send(self, request, **kwargs):
         self.sent.append((request.method, request.url))
         response = super().send(request, **kwargs)
         for rule in self.rules:
-            method, path_part, times = rule
+            method, path_part, times, status = rule
             if times and request.method == method and path_part in request.url:
                 rule[2] -= 1
-                raise requests.ConnectionError(f"answer to {method} {path_part} dropped by the test")
+                if status is None:
+                    raise requests.ConnectionError(f"answer to {method} {path_part} dropped by the test")
+                page = requests.Response()
+                page.status_code, page._content, page.url, page.request = status, b"<html>Bad Gateway</html>", \
+                    request.url, request
+                page.headers["Content-Type"] = "text/html"
+                return page
         return response
 
 

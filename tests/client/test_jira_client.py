@@ -158,3 +158,18 @@ def test_a_non_json_error_page_still_makes_a_precise_error():
     response._content = b"<html>Bad gateway</html>"
     error = error_from(response)
     assert (error.code, error.status) == ("http_502", 502)
+
+
+def test_a_gateway_error_page_on_a_get_is_retried_on_a_fresh_chain(jira_client, dropping):
+    jira_client.instance()
+    dropping.gateway_error("GET", "/v1/instances/me")
+    assert jira_client.instance()["status"] == "active"
+    assert jira_client.bootstraps == 2
+
+
+def test_a_gateway_error_page_on_a_post_is_an_unknown_outcome(jira_client, dropping):
+    jira_client.instance()
+    dropping.gateway_error("POST", "/v1/jira/instance-metrics")
+    with pytest.raises(RequestOutcomeUnknown) as lost:
+        jira_client.instance_metrics(3)
+    assert lost.value.status == 502

@@ -14,6 +14,7 @@ from seecodes.credits.models import UsageRow
 from seecodes.extensions import db
 
 from ..helpers import VSCODE_LINK_EXAMPLE
+from ..runs.conftest import S3_BUCKET, moto_url  # noqa: F401  (moto_url is a fixture)
 from .conftest import LIST_MD, SQLITE_ONLY
 
 
@@ -213,3 +214,20 @@ def test_a_refused_exchange_leaves_the_code_usable(base_url, launch_link, tmp_pa
     assert TaskClient.exchange(base_url, link.code, "AUTH", "AUTH-128", ledger=ledger).context() is not None
     with pytest.raises(LocalRefusal):
         TaskClient.exchange(base_url, link.code, "AUTH", "AUTH-128", ledger=CodeLedger(tmp_path / "codes"))
+
+
+def test_uploads_reach_s3_through_a_presigned_put_and_a_presigned_post(moto_url):
+    """The two shapes of S3 upload targets, against moto's S3 server."""
+    import boto3
+
+    from seecodes.client.tasks import TaskClient as Client
+
+    s3 = boto3.client("s3", endpoint_url=moto_url, region_name="us-east-1")
+    put_url = s3.generate_presigned_url("put_object", Params={"Bucket": S3_BUCKET, "Key": "runs/r1/input/a.md"},
+                                        ExpiresIn=300)
+    form = s3.generate_presigned_post(S3_BUCKET, "runs/r1/input/b.md", ExpiresIn=300)
+    client = Client(moto_url, "unused-permit")
+    client.upload(put_url, "a.md", b"put body")
+    client.upload(form, "b.md", b"post body")
+    read = lambda key: s3.get_object(Bucket=S3_BUCKET, Key=key)["Body"].read()
+    assert (read("runs/r1/input/a.md"), read("runs/r1/input/b.md")) == (b"put body", b"post body")
