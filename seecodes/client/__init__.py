@@ -1,6 +1,4 @@
-"""The SeeCodes reference client: JiraClient (Forge + request keys), TaskClient (launch code → permit → runs,
-progress, indexes) and the ``python -m seecodes.client`` CLI. Needs only ``requests``; imports nothing of
-the server, so the folder can be copied into any project."""
+"""The reference client (SDK and `python -m seecodes.client` CLI); needs only requests, nothing of the server."""
 from .errors import (ApiError, BadRequest, Conflict, ConnectionFailed, Forbidden, Gone, InsufficientCredits,
                      LocalRefusal, NotFound, RateLimited, RequestKeyRefused, RequestOutcomeUnknown, RunFailed,
                      RunTimeout, SeeCodesError, ServerError, Unauthorized)

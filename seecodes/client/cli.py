@@ -1,5 +1,4 @@
-"""The ``seecodes`` terminal CLI (``python -m seecodes.client``): open a Jira task from its launch link, run the AI
-on files, follow runs, push progress, sync the project index."""
+"""The ``seecodes`` terminal CLI (``python -m seecodes.client``) for the editor's side of a Jira task."""
 from __future__ import annotations
 
 import argparse
@@ -258,8 +257,9 @@ def _progress_text(document: Mapping[str, Any] | None) -> str:
 
 
 def parser() -> argparse.ArgumentParser:
-    top = argparse.ArgumentParser(prog="seecodes", description="SeeCodes from a terminal: open a Jira task from its launch "
-                                  "link, run the AI on files, follow runs, push progress, sync the project index.",
+    top = argparse.ArgumentParser(prog="seecodes",
+                                  description="SeeCodes from a terminal: open a Jira task from its launch link, run "
+                                              "the AI on files, follow runs, push progress, sync the project index.",
                                   epilog="Exit codes: 0 success, 2 client error, 3 refused by the server, "
                                          "4 server failure or failed run.")
     top.add_argument("--json", action="store_true", help="one JSON document on stdout (errors too)")

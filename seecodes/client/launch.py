@@ -1,4 +1,4 @@
-"""Launch links (vscode:// or the https launcher) and the ledger that keeps a launch code from being exchanged twice."""
+"""Launch links (vscode:// or https launcher) and the ledger that keeps a code from being exchanged twice."""
 from __future__ import annotations
 
 import hashlib

@@ -1,4 +1,4 @@
-"""The CLI's files under the user's config folder: the opened task's permit (0600), used launch codes, index state."""
+"""The CLI's files in the user's config folder: the task permit (0600), used launch codes, index state."""
 from __future__ import annotations
 
 import hashlib

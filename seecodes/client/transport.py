@@ -1,4 +1,4 @@
-"""HTTP plumbing shared by the clients: one requests.Session, timeouts, and error answers turned into exceptions."""
+"""HTTP plumbing shared by the clients: a requests.Session, timeouts, error answers turned into exceptions."""
 from __future__ import annotations
 
 from typing import Any, Mapping

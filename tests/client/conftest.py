@@ -1,5 +1,4 @@
-"""Fixtures of the client tests: the app served over real HTTP, a JiraClient and TaskClient on it, the CLI in-process,
-and a requests.Session that drops chosen answers after the server has handled the request."""
+"""Fixtures of the client tests: a served app, Jira and task clients on it, the CLI in-process, dropped answers."""
 import io
 import json
 

@@ -1,5 +1,4 @@
-"""The seecodes CLI end to end against a served app: the README's three commands, the stored permit, every
-command in human and --json form, and exit codes that tell client errors, refusals and server failures apart."""
+"""The seecodes CLI against a served app: the README's three commands, every command, --json and exit codes."""
 import json
 import os
 import socket

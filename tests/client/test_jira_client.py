@@ -1,5 +1,4 @@
-"""JiraClient against a served app: every Jira route, key rotation, per-chain lock, recovery from lost answers
-and refused keys, and errors that carry the envelope."""
+"""JiraClient against a served app: every Jira route, rotation, the per-chain lock, recovery, error details."""
 import threading
 
 import pytest

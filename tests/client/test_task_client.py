@@ -1,5 +1,4 @@
-"""TaskClient against a served app: the launch handshake (exactly once), runs from files on disk, a lost start
-answer, progress, activity snapshots and project-index sync."""
+"""TaskClient against a served app: handshake exactly once, runs from files, lost answers, progress, indexes."""
 import io
 import zipfile
 
