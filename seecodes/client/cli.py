@@ -119,8 +119,8 @@ class App:
         if self.args.prompt_file:
             prompt = Path(self.args.prompt_file).read_text()
         result = client.run(self.args.model, prompt, self.args.files, timeout=self.args.wait_timeout,
-                            on_status=lambda d: self.out.note(_status_line(d)), wait=not self.args.no_wait)
-        self.out.note(f"run {result.run_id}")
+                            on_status=lambda d: self.out.note(_status_line(d)),
+                            on_run_id=lambda run_id: self.out.note(f"run {run_id}"), wait=not self.args.no_wait)
         if self.args.no_wait:
             self.out.result({"ok": True, "runId": result.run_id, "start": result.start}, result.run_id)
             return EXIT_OK

@@ -273,7 +273,7 @@ class TaskClient(PublicRoutes):
 
     def run(self, model: str, prompt: str | None, files: Mapping[str, bytes] | Iterable[str | Path], *,
             timeout: float | None = 1800.0, on_status: Callable[[dict], None] | None = None,
-            wait: bool = True) -> RunResult:
+            on_run_id: Callable[[str], None] | None = None, wait: bool = True) -> RunResult:
         """init → upload every file → start → poll → output, in one call.
 
         ``files`` maps names to bytes, or lists paths on disk (sent under their base names). Raises
@@ -282,6 +282,8 @@ class TaskClient(PublicRoutes):
         contents = _read_inputs(files)
         init = self.init_run(model, list(contents))
         run_id = init["runId"]
+        if on_run_id:
+            on_run_id(run_id)
         for name, data in contents.items():
             self.upload(init["uploads"][name], name, data)
         started = self.start_run(run_id, model, prompt)
