@@ -69,10 +69,11 @@ class TaskClient(PublicRoutes):
     code, project_id, task_id)``) or from a permit you already hold (``TaskClient(base_url, permit)``).
     """
 
-    def __init__(self, base_url: str, permit: Permit | str, *, timeout: float = DEFAULT_TIMEOUT,
-                 session: requests.Session | None = None):
+    def __init__(self, base_url: str, permit: Permit | str, *, project_id: str = "", task_id: str = "",
+                 timeout: float = DEFAULT_TIMEOUT, session: requests.Session | None = None):
+        """``permit`` is a Permit, or the bare token with its ``project_id`` / ``task_id`` binding."""
         self.transport = Transport(base_url, timeout=timeout, session=session)
-        self.permit = permit if isinstance(permit, Permit) else Permit(permit, "", "")
+        self.permit = permit if isinstance(permit, Permit) else Permit(permit, project_id, task_id)
 
     # --- the handshake ---------------------------------------------------------------------------------
 

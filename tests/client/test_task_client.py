@@ -230,3 +230,10 @@ def test_uploads_reach_s3_through_a_presigned_put_and_a_presigned_post(moto_url)
     client.upload(form, "b.md", b"post body")
     read = lambda key: s3.get_object(Bucket=S3_BUCKET, Key=key)["Body"].read()
     assert (read("runs/r1/input/a.md"), read("runs/r1/input/b.md")) == (b"put body", b"post body")
+
+
+def test_a_permit_minted_directly_drives_a_task_client(base_url, jira_client, tenant):
+    answer = jira_client.task_permit("AUTH", "AUTH-7", user_account_id=tenant["principal"])
+    client = TaskClient(base_url, answer["permit"], project_id="AUTH", task_id="AUTH-7")
+    client.save_progress(left=["Everything"])
+    assert client.progress()["left"] == ["Everything"]
