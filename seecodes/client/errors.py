@@ -50,7 +50,13 @@ class LocalRefusal(SeeCodesError):
 
 
 class ConnectionFailed(SeeCodesError):
-    """No answer arrived: connection refused, reset or timed out (the request may or may not have run)."""
+    """No answer arrived: connection refused, reset or timed out.
+
+    ``sent`` is False when no connection was made (refused, unresolvable, connect timeout): the request
+    certainly did not run. Otherwise it may or may not have run.
+    """
+
+    sent: bool = True
 
 
 class RequestOutcomeUnknown(ConnectionFailed):

@@ -117,6 +117,9 @@ class JiraClient(PublicRoutes):
                 try:
                     response = self.transport.send(method, path, headers=headers, params=params, json=json)
                 except errors.ConnectionFailed as error:
+                    if not error.sent:
+                        self._key = key  # the request never left: the key is still current
+                        raise
                     if idempotent and attempt == 1:
                         continue
                     if idempotent:

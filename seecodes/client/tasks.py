@@ -102,6 +102,9 @@ class TaskClient(PublicRoutes):
                 ledger.release(code)  # the backend refused without consuming: only a success consumes a code
             raise
         except errors.ConnectionFailed as error:
+            if not error.sent:
+                ledger.release(code)  # the code never left this machine
+                raise
             raise errors.RequestOutcomeUnknown(
                 "The launch-exchange answer was lost; the code may already be spent. Open a new launch link "
                 "from Jira (exchanging this code again would revoke its permit).", code="outcome_unknown",

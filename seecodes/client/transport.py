@@ -26,6 +26,14 @@ def request_id_of(response: requests.Response, body: Any = None) -> str | None:
     return found or None
 
 
+def _never_connected(error: requests.RequestException) -> bool:
+    """True when the request cannot have reached the server (no connection was made)."""
+    if isinstance(error, requests.ConnectTimeout):
+        return True
+    reason = getattr(error.args[0], "reason", None) if error.args else None
+    return type(reason).__name__ in ("NewConnectionError", "NameResolutionError")
+
+
 def _json_or_none(response: requests.Response) -> Any:
     try:
         return response.json()
@@ -86,8 +94,10 @@ class Transport:
             return self.session.request(method, url, headers=dict(headers or {}), params=clean_params, json=json,
                                         data=data, files=files, timeout=timeout or self.timeout)
         except requests.RequestException as error:
-            raise errors.ConnectionFailed(f"No answer from {url}: {error.__class__.__name__}: {error}",
-                                          code="connection_failed", method=method, url=url) from error
+            failure = errors.ConnectionFailed(f"No answer from {url}: {error.__class__.__name__}: {error}",
+                                              code="connection_failed", method=method, url=url)
+            failure.sent = not _never_connected(error)
+            raise failure from error
 
     @staticmethod
     def check(response: requests.Response) -> requests.Response:

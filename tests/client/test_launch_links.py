@@ -35,3 +35,31 @@ def test_the_configured_backend_must_match_the_links():
     with pytest.raises(LocalRefusal):
         resolve_backend(link, "https://api.example.com")
     assert resolve_backend(link, "https://evil.example/") == "https://evil.example"
+
+
+def _closed_port_url():
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return f"http://127.0.0.1:{probe.getsockname()[1]}"
+
+
+def test_a_code_that_never_left_the_machine_can_be_sent_again():
+    from seecodes.client import CodeLedger, ConnectionFailed, RequestOutcomeUnknown, TaskClient
+
+    ledger, base = CodeLedger(), _closed_port_url()
+    for _ in range(2):
+        with pytest.raises(ConnectionFailed) as failed:
+            TaskClient.exchange(base, "sc_launch_abc", "AUTH", "AUTH-1", ledger=ledger)
+        assert failed.value.sent is False and not isinstance(failed.value, RequestOutcomeUnknown)
+
+
+def test_a_jira_request_that_never_left_keeps_its_key():
+    from seecodes.client import ConnectionFailed, JiraClient
+
+    client = JiraClient(_closed_port_url(), lambda: "token")
+    client._key, client._key_expires_at = "sc_jira_req_current", None
+    with pytest.raises(ConnectionFailed):
+        client.instance_metrics(1)
+    assert client._key == "sc_jira_req_current"
