@@ -1,1 +1,1 @@
-"""Security events: replays, binding mismatches and other credential misuse, kept for review."""
+"""Security events: credential misuse and expected recoveries (replays, mismatches, retries), kept for review."""

@@ -8,11 +8,22 @@ from .models import SecurityEvent
 
 log = logging.getLogger("seecodes.security")
 
+# What well-behaved clients cause while recovering (a lost response, a retry, a stale tab): kept for
+# review but logged at INFO, so that the WARNING lines are the misuse worth looking at.
+EXPECTED_KINDS = frozenset({"request_key_retried", "request_key_superseded"})
+
+
+def severity(kind: str) -> str:
+    """``expected`` for the recovery events of EXPECTED_KINDS, ``suspicious`` for every other kind."""
+    return "expected" if kind in EXPECTED_KINDS else "suspicious"
+
 
 def record(kind: str, installation_pk: int | None = None, **details) -> None:
     """Roll back the failed request's work, then commit the event on its own."""
     addr = request.remote_addr if has_request_context() else None
-    log.warning("security event %s installation=%s %s", kind, installation_pk, details)
+    details = {**details, "severity": severity(kind)}
+    level = logging.INFO if kind in EXPECTED_KINDS else logging.WARNING
+    log.log(level, "security event %s installation=%s %s", kind, installation_pk, details)
     try:
         db.session.rollback()
         db.session.add(SecurityEvent(kind=kind, installation_pk=installation_pk, client_addr=addr, details=details))

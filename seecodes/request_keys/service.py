@@ -4,6 +4,7 @@ Consumption is one conditional UPDATE (``WHERE consumed_at IS NULL ...``): under
 database lets exactly one transaction match the row, the others see it consumed and lose.
 """
 import hashlib
+import os
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -18,6 +19,10 @@ from ..extensions import db
 from .models import RequestKey
 
 PREFIX = "sc_jira_req_"
+# Chains started without a sessionId get a generated id; "~" is outside the sessionId alphabet, so a
+# generated chain can never be resumed (or collided with) by a client-chosen sessionId.
+GENERATED_CHAIN_PREFIX = "~"
+DEFAULT_MAX_CHAINS = 32
 
 
 @dataclass(frozen=True)
@@ -31,6 +36,19 @@ class Chain:
 class IssuedKey:
     key: str
     expires_at: datetime
+
+
+def chain_for(installation_pk: int, principal: str, session_id: str | None) -> Chain:
+    """A sessionId names a chain the client resumes; without one, a new independent chain."""
+    return Chain(installation_pk, principal, session_id or ids.new_id(GENERATED_CHAIN_PREFIX, 16))
+
+
+def max_chains() -> int:
+    """Live chains kept per (installation, principal): app config, then the environment, then 32."""
+    value = current_app.config.get("SEECODES_REQUEST_KEY_MAX_CHAINS")
+    if value is None:
+        value = os.environ.get("SEECODES_REQUEST_KEY_MAX_CHAINS") or DEFAULT_MAX_CHAINS
+    return max(1, int(value))
 
 
 def _ttl() -> timedelta:
@@ -53,38 +71,64 @@ def _insert_key(chain: Chain, moment: datetime) -> IssuedKey:
     return IssuedKey(key, expires_at)
 
 
-def _lock_chain(chain: Chain) -> None:
-    """Serialize the bootstraps of one chain on PostgreSQL (SQLite serializes every writer already).
+def _lock_user(chain: Chain) -> None:
+    """Serialize the bootstraps of one (installation, principal) on PostgreSQL (SQLite serializes writers).
 
-    Without it, parallel bootstraps of one chain would race for its single live slot and all but one
-    would have to retry.
+    Without it, parallel bootstraps of one session would race for its single live slot, and parallel
+    bootstraps of new chains could each count the live chains before the others' inserts and leave
+    more than the cap alive.
     """
     if db.session.get_bind().dialect.name != "postgresql":
         return
-    digest = hashlib.sha256(f"request-key-chain:{chain.installation_pk}:{chain.principal}:{chain.session_id}"
-                            .encode("utf-8")).digest()
+    digest = hashlib.sha256(f"request-key-chains:{chain.installation_pk}:{chain.principal}".encode("utf-8")).digest()
     db.session.execute(text("SELECT pg_advisory_xact_lock(:key)"),
                        {"key": int.from_bytes(digest[:8], "big", signed=True)})
 
 
+def _supersede_beyond_cap(chain: Chain, moment: datetime) -> None:
+    """Keep the newest live keys of the user; a chain's live key is renewed on every use, so the chains
+    superseded here are the least recently used ones."""
+    live = (
+        select(RequestKey.id)
+        .where(
+            RequestKey.installation_pk == chain.installation_pk,
+            RequestKey.principal == chain.principal,
+            RequestKey.consumed_at.is_(None),
+            RequestKey.superseded_at.is_(None),
+            RequestKey.expires_at > moment,
+        )
+        .order_by(RequestKey.id.desc())
+        .offset(max_chains())
+    )
+    db.session.execute(
+        update(RequestKey).where(RequestKey.id.in_(live)).values(superseded_at=moment)
+        .execution_options(synchronize_session=False)
+    )
+
+
 def bootstrap(chain: Chain) -> IssuedKey:
-    """Make a fresh current key for the chain; the previous live key stops working. Commits."""
+    """Make a fresh current key for the chain (the previous live key of a resumed session stops
+    working), then supersede the user's chains beyond the cap. Commits."""
+    resumed = not chain.session_id.startswith(GENERATED_CHAIN_PREFIX)
     for _attempt in range(5):
         try:
-            _lock_chain(chain)
+            _lock_user(chain)
             moment = clock.now()
-            db.session.execute(
-                update(RequestKey)
-                .where(
-                    RequestKey.installation_pk == chain.installation_pk,
-                    RequestKey.principal == chain.principal,
-                    RequestKey.session_id == chain.session_id,
-                    RequestKey.consumed_at.is_(None),
-                    RequestKey.superseded_at.is_(None),
+            if resumed:
+                db.session.execute(
+                    update(RequestKey)
+                    .where(
+                        RequestKey.installation_pk == chain.installation_pk,
+                        RequestKey.principal == chain.principal,
+                        RequestKey.session_id == chain.session_id,
+                        RequestKey.consumed_at.is_(None),
+                        RequestKey.superseded_at.is_(None),
+                    )
+                    .values(superseded_at=moment)
                 )
-                .values(superseded_at=moment)
-            )
             issued = _insert_key(chain, moment)
+            db.session.flush()
+            _supersede_beyond_cap(chain, moment)
             db.session.commit()
             return issued
         except IntegrityError:  # a key rotated in by a concurrent request took the live slot; go again
@@ -140,7 +184,7 @@ def _consume_and_rotate(consume_current, key_hash: str, installation_pk: int, pr
 
 
 def _refuse(key_hash: str, installation_pk: int, principal: str, moment: datetime):
-    """Explain why a key did not match; replays are recorded as security events."""
+    """Explain why a key did not match, and record the misuse as a security event (see classify_reuse)."""
     db.session.rollback()
     row = db.session.execute(select(RequestKey).where(RequestKey.key_hash == key_hash)).scalar_one_or_none()
     if row is None:
@@ -150,10 +194,37 @@ def _refuse(key_hash: str, installation_pk: int, principal: str, moment: datetim
         audit.record("request_key_foreign", installation_pk, key_owner=row.installation_pk)
         raise Unauthorized("This request key belongs to another tenant or user.", code="request_key_unknown")
     if row.consumed_at is not None:
-        audit.record("request_key_replayed", installation_pk, key_id=row.id, session_id=row.session_id)
+        audit.record(classify_reuse(row), installation_pk, key_id=row.id, chain=_chain_label(row.session_id))
         raise Unauthorized("This request key was already used; bootstrap again.", code="request_key_replayed")
     if row.superseded_at is not None:
-        audit.record("request_key_superseded", installation_pk, key_id=row.id)
+        audit.record("request_key_superseded", installation_pk, key_id=row.id, chain=_chain_label(row.session_id))
         raise Unauthorized("This request key was replaced by a newer one; bootstrap again.",
                            code="request_key_replayed")
     raise Unauthorized("This request key has expired; bootstrap again.", code="request_key_expired")
+
+
+def classify_reuse(row: RequestKey) -> str:
+    """``request_key_retried`` or ``request_key_replayed`` for a consumed key presented again.
+
+    A client whose response was lost (timeout, proxy drop) or that sent two requests with one key
+    presents a consumed key while its chain has not moved on: nobody has used a later key of the chain.
+    Once a later key of the chain was used, the legitimate holder has moved past this key, so presenting
+    it again is someone else replaying a captured key.
+    """
+    moved_on = db.session.execute(
+        select(RequestKey.id)
+        .where(
+            RequestKey.installation_pk == row.installation_pk,
+            RequestKey.principal == row.principal,
+            RequestKey.session_id == row.session_id,
+            RequestKey.id > row.id,
+            RequestKey.consumed_at.is_not(None),
+        )
+        .limit(1)
+    ).first()
+    return "request_key_replayed" if moved_on else "request_key_retried"
+
+
+def _chain_label(session_id: str) -> str:
+    """What the event records of the chain: the client's sessionId, or "generated"."""
+    return "generated" if session_id.startswith(GENERATED_CHAIN_PREFIX) else session_id

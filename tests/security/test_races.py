@@ -52,7 +52,8 @@ def test_parallel_bootstraps_of_one_chain_leave_exactly_one_live_key(app, client
     with serve(app) as base:
         for round_number in range(3):
             tokens = [jira.auth() for _ in range(parallel)]
-            results = race(parallel, lambda i: requests.post(f"{base}/v1/jira/request-key", json={},
+            results = race(parallel, lambda i: requests.post(f"{base}/v1/jira/request-key",
+                                                             json={"sessionId": "panel-1"},
                                                              headers=tokens[i], timeout=60))
             failures = [r for r in results if isinstance(r, Exception)]
             assert not failures, failures

@@ -44,10 +44,14 @@ class RequestKey(MethodView):
     def post(self, body, caller):
         """Issue a single-use Jira backend request key
 
-        Makes a fresh current key for the chain (installation, principal, optional sessionId);
-        the chain's previous key stops working. Keys live 10 minutes by default.
+        Without `sessionId`, starts a new independent key chain: two tabs or background jobs of one
+        user each bootstrap their own and never supersede each other. With `sessionId`, makes a fresh
+        current key for that session's chain; the chain's previous key stops working. The key names its
+        chain, so later requests never repeat the sessionId. At most 32 live chains per (installation,
+        user) are kept (`SEECODES_REQUEST_KEY_MAX_CHAINS`); beyond that the least recently used are
+        superseded. Keys live 10 minutes by default. Every bootstrap needs a valid Forge token.
         """
-        chain = request_keys.Chain(caller.installation.id, caller.principal, body.get("sessionId") or "")
+        chain = request_keys.chain_for(caller.installation.id, caller.principal, body.get("sessionId"))
         issued = request_keys.bootstrap(chain)
         return {"ok": True, "requestKey": issued.key, "expiresAt": clock.epoch(issued.expires_at)}
 

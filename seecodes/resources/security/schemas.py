@@ -10,7 +10,8 @@ SESSION_ID = validate.Regexp(r"^[A-Za-z0-9._:-]{1,128}$", error="Letters, digits
 
 class RequestKeyBodySchema(HintsSchema):
     sessionId = ma.fields.String(allow_none=True, validate=SESSION_ID,
-                                 metadata={"description": "Optional: a separate key chain per Jira app session"})
+                                 metadata={"description": "Optional: resume this session's key chain (its previous key stops "
+                                                          "working); without it a new independent chain starts"})
 
 
 class RequestKeySchema(Schema):

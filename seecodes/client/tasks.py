@@ -1,0 +1,396 @@
+"""TaskClient: the editor's side of the API, authenticated by a task permit obtained from a launch code."""
+from __future__ import annotations
+
+import json as jsonlib
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable, Iterator, Mapping
+
+import requests
+
+from . import errors
+from .launch import DEFAULT_LEDGER, CodeLedger, LaunchLink, parse_launch_url
+from .transport import DEFAULT_TIMEOUT, PublicRoutes, Transport, path_segment
+
+FINAL_STATUSES = frozenset({"succeeded", "failed"})
+# The server's limits on project-index requests (docs/project-indexes.md); the client stays well under them.
+MAX_INDEX_ITEMS = 5000
+UPSERT_CHUNK_ENTRIES = 1000
+UPSERT_CHUNK_BYTES = 4 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Permit:
+    """A task permit and its binding, as launch-exchange (or task-permit) answered it."""
+
+    permit: str
+    project_id: str
+    task_id: str
+    cloud_id: str | None = None
+    expires_at: int | None = None
+
+    @classmethod
+    def from_answer(cls, answer: Mapping[str, Any]) -> "Permit":
+        return cls(answer["permit"], answer["projectId"], answer["taskId"], answer.get("cloudId"),
+                   answer.get("expiresAt"))
+
+    def to_dict(self) -> dict:
+        return {"permit": self.permit, "projectId": self.project_id, "taskId": self.task_id,
+                "cloudId": self.cloud_id, "expiresAt": self.expires_at}
+
+
+@dataclass
+class RunResult:
+    """A settled (or started) run: its id, last status document, the start answer and, once read, the output."""
+
+    run_id: str
+    status: dict
+    start: dict = field(default_factory=dict)
+    output: str | None = None
+
+    @property
+    def succeeded(self) -> bool:
+        return self.status.get("status") == "succeeded"
+
+
+def backoff(first: float = 0.25, factor: float = 1.5, ceiling: float = 5.0) -> Iterator[float]:
+    """Poll delays: quick at first (most offline runs settle in well under a second), then slower."""
+    delay = first
+    while True:
+        yield delay
+        delay = min(ceiling, delay * factor)
+
+
+class TaskClient(PublicRoutes):
+    """Everything the editor does for one Jira task: context, runs, progress, activity, project index.
+
+    Build it from a launch link (``TaskClient.open(url)``), from a code (``TaskClient.exchange(base_url,
+    code, project_id, task_id)``) or from a permit you already hold (``TaskClient(base_url, permit)``).
+    """
+
+    def __init__(self, base_url: str, permit: Permit | str, *, project_id: str = "", task_id: str = "",
+                 timeout: float = DEFAULT_TIMEOUT, session: requests.Session | None = None):
+        """``permit`` is a Permit, or the bare token with its ``project_id`` / ``task_id`` binding."""
+        self.transport = Transport(base_url, timeout=timeout, session=session)
+        self.permit = permit if isinstance(permit, Permit) else Permit(permit, project_id, task_id)
+
+    # --- the handshake ---------------------------------------------------------------------------------
+
+    @classmethod
+    def exchange(cls, base_url: str, code: str, project_id: str, task_id: str, *, ledger: CodeLedger | None = None,
+                 timeout: float = DEFAULT_TIMEOUT, session: requests.Session | None = None) -> "TaskClient":
+        """``POST /v1/security/launch-exchange``, exactly once per code.
+
+        The code is recorded in ``ledger`` before it is sent; a second attempt raises ``LocalRefusal``
+        without sending anything. If the answer is lost the code may be spent: ``RequestOutcomeUnknown``
+        says to open a new launch link (sending the code again would revoke the permit it gave).
+        """
+        transport = Transport(base_url, timeout=timeout, session=session)
+        ledger = ledger or DEFAULT_LEDGER
+        ledger.claim(code)
+        try:
+            answer = transport.post_json("/v1/security/launch-exchange",
+                                         {"code": code, "projectId": project_id, "taskId": task_id})
+        except errors.ApiError as error:
+            if not isinstance(error.body, dict):  # a proxy's error page: the backend may have used the code
+                raise errors.RequestOutcomeUnknown(
+                    f"The launch exchange got no answer from the backend (HTTP {error.status}); the code may "
+                    "already be spent. Open a new launch link from Jira.", code="outcome_unknown",
+                    status=error.status, method="POST", url=error.url) from error
+            if error.code != "launch_code_replayed":
+                ledger.release(code)  # the backend refused without consuming: only a success consumes a code
+            raise
+        except errors.ConnectionFailed as error:
+            if not error.sent:
+                ledger.release(code)  # the code never left this machine
+                raise
+            raise errors.RequestOutcomeUnknown(
+                "The launch-exchange answer was lost; the code may already be spent. Open a new launch link "
+                "from Jira (exchanging this code again would revoke its permit).", code="outcome_unknown",
+                method="POST", url=error.url) from error
+        return cls(base_url, Permit.from_answer(answer), timeout=timeout, session=transport.session)
+
+    @classmethod
+    def open(cls, launch_url: str, *, base_url: str | None = None, ledger: CodeLedger | None = None,
+             timeout: float = DEFAULT_TIMEOUT, session: requests.Session | None = None) -> "TaskClient":
+        """Exchange the code of a ``vscode://`` or https launcher link.
+
+        The backend is the https link's own origin, or the ``baseUrl`` of a vscode:// link, or
+        ``base_url``. When ``base_url`` is given and the link names another backend, the link is refused:
+        a crafted link must not send your files to somebody else's server.
+        """
+        link = parse_launch_url(launch_url)
+        backend = resolve_backend(link, base_url)
+        return cls.exchange(backend, link.code, link.project_id, link.task_id, ledger=ledger, timeout=timeout,
+                            session=session)
+
+    # --- plumbing --------------------------------------------------------------------------------------
+
+    def _headers(self) -> dict:
+        return {"Authorization": f"Bearer {self.permit.permit}"}
+
+    def _get(self, path: str, **kwargs) -> requests.Response:
+        return Transport.check(self.transport.send("GET", path, headers=self._headers(), **kwargs))
+
+    def _get_json(self, path: str, **kwargs) -> dict:
+        return self.transport.get_json(path, headers=self._headers(), **kwargs)
+
+    def _post_json(self, path: str, body: Any) -> dict:
+        return self.transport.post_json(path, body, headers=self._headers())
+
+    # --- context, progress, activity -------------------------------------------------------------------
+
+    def context(self) -> dict | None:
+        """``GET /v1/tasks/context``: ``{"context": …, "initialTai": …}``, or None when Jira stored none."""
+        try:
+            answer = self._get_json("/v1/tasks/context")
+        except errors.NotFound:
+            return None
+        return {"context": answer.get("context"), "initialTai": answer.get("initialTai")}
+
+    def save_progress(self, document: Mapping[str, Any] | None = None, **fields: Any) -> None:
+        """``POST /v1/tasks/{taskId}/progress``: replace the task's ready / left / risk document.
+
+        Fields: ``ready``, ``left``, ``risks``, ``logs`` (lists of lines), ``progress``, ``confidence``.
+        """
+        self._post_json(f"/v1/tasks/{path_segment(self.permit.task_id)}/progress", {**(document or {}), **fields})
+
+    def progress(self) -> dict | None:
+        """``GET /v1/tasks/{taskId}/progress``: the stored document (with ``updatedAt``), or None."""
+        return self._get_json(f"/v1/tasks/{path_segment(self.permit.task_id)}/progress",
+                              params={"projectId": self.permit.project_id})["progress"]
+
+    def activity_snapshot(self, snapshot: Mapping[str, Any]) -> dict:
+        """``POST /v1/tasks/activity-snapshot``: ``{"stored", "timestamp", "effortUnits"}``."""
+        answer = self._post_json("/v1/tasks/activity-snapshot", dict(snapshot))
+        return {k: answer[k] for k in ("stored", "timestamp", "effortUnits") if k in answer}
+
+    # --- runs ------------------------------------------------------------------------------------------
+
+    def init_run(self, model: str, files: Iterable[str]) -> dict:
+        """``POST /v1/tasks/init``: ``runId`` and one upload target per file name."""
+        return self._post_json("/v1/tasks/init", {"model": model, "files": list(files)})
+
+    def upload(self, target: Any, name: str, data: bytes) -> None:
+        """Send one input file to the upload target that init answered.
+
+        A target is a URL to PUT the raw bytes to, or an object ``{"url", "fields"}`` for a presigned POST
+        form (the fields first, the file last, as S3 wants), or ``{"url", "method", "headers"}``.
+        Storage URLs are presigned: the permit is not sent to them.
+        """
+        if isinstance(target, str):
+            url, method, headers, fields = target, "PUT", {}, None
+        elif isinstance(target, Mapping) and isinstance(target.get("url"), str):
+            url = target["url"]
+            fields = target.get("fields")
+            method = str(target.get("method") or ("POST" if fields is not None else "PUT")).upper()
+            headers = dict(target.get("headers") or {})
+        else:
+            raise errors.LocalRefusal(f"Unrecognised upload target for {name!r}.", code="bad_upload_target")
+        if fields is not None:
+            response = self.transport.send(method, url, headers=headers, data=dict(fields),
+                                           files={"file": (name, data)})
+        else:
+            response = self.transport.send(method, url, headers=headers, data=data)
+        Transport.check(response)
+
+    def start_run(self, run_id: str, model: str | None = None, prompt: str | None = None) -> dict:
+        """``POST /v1/tasks/{runId}/start``; safe against a lost answer.
+
+        If the answer is lost the run's status says what happened: still ``initialized`` means the start
+        did not happen (it is sent once more); anything else means it did (a second start would be
+        ``409 run_already_started`` and charge nothing), and the status document is answered instead.
+        """
+        path = f"/v1/tasks/{path_segment(run_id)}/start"
+        body = {"model": model, "userPrompt": prompt}
+        for attempt in (1, 2):
+            try:
+                return self.transport.post_json(path, body, headers=self._headers())
+            except errors.ConnectionFailed:
+                status = self.status(run_id)
+                if status.get("status") != "initialized":
+                    return {"ok": True, "runId": run_id, "status": status.get("status"), "recovered": True}
+                if attempt == 2:
+                    raise
+            except errors.Conflict as error:
+                if attempt == 2 and error.code == "run_already_started":
+                    return {"ok": True, "runId": run_id, "status": self.status(run_id).get("status"),
+                            "recovered": True}
+                raise
+        raise AssertionError("unreachable")
+
+    def status(self, run_id: str) -> dict:
+        """``GET /v1/tasks/{runId}``: the status document (``status``, ``updatedAt``, ``error``, ``resultZipUrl``)."""
+        return self._get_json(f"/v1/tasks/{path_segment(run_id)}")["status"]
+
+    def output(self, run_id: str) -> str:
+        """``GET /v1/tasks/{runId}/output``: the text artifact of a succeeded run (409 before)."""
+        return self._get(f"/v1/tasks/{path_segment(run_id)}/output").text
+
+    def logs(self, run_id: str) -> str:
+        """``GET /v1/tasks/{runId}/logs``: the log so far."""
+        return self._get(f"/v1/tasks/{path_segment(run_id)}/logs").text
+
+    def result_zip(self, run_id: str, destination: str | Path) -> Path:
+        """Download the succeeded run's result zip (output and log) from its presigned URL."""
+        url = self.status(run_id).get("resultZipUrl")
+        if not url:
+            raise errors.LocalRefusal(f"Run {run_id} has no result zip (it has not succeeded).", code="no_result_zip")
+        response = Transport.check(self.transport.send("GET", url))
+        target = Path(destination)
+        target.write_bytes(response.content)
+        return target
+
+    def wait(self, run_id: str, *, timeout: float | None = 1800.0, on_status: Callable[[dict], None] | None = None,
+             delays: Iterator[float] | None = None, sleep: Callable[[float], None] = time.sleep) -> dict:
+        """Poll with backoff until the run settles; ``on_status`` sees every status change."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        delays = delays or backoff()
+        last = None
+        while True:
+            document = self.status(run_id)
+            if document.get("status") != last:
+                last = document.get("status")
+                if on_status:
+                    on_status(document)
+            if last in FINAL_STATUSES:
+                return document
+            if deadline is not None and time.monotonic() >= deadline:
+                raise errors.RunTimeout(run_id, f"Run {run_id} is still {last} after {timeout:g} s.")
+            sleep(next(delays))
+
+    def follow_logs(self, run_id: str, *, delays: Iterator[float] | None = None,
+                    sleep: Callable[[float], None] = time.sleep) -> Iterator[str]:
+        """Yield the log as it grows, until the run settles."""
+        delays = delays or backoff()
+        seen = 0
+        while True:
+            settled = self.status(run_id).get("status") in FINAL_STATUSES
+            text = self.logs(run_id)
+            if len(text) > seen:
+                yield text[seen:]
+                seen = len(text)
+            if settled:
+                return
+            sleep(next(delays))
+
+    def run(self, model: str, prompt: str | None, files: Mapping[str, bytes] | Iterable[str | Path], *,
+            timeout: float | None = 1800.0, on_status: Callable[[dict], None] | None = None,
+            on_run_id: Callable[[str], None] | None = None, wait: bool = True) -> RunResult:
+        """init → upload every file → start → poll → output, in one call.
+
+        ``files`` maps names to bytes, or lists paths on disk (sent under their base names). Raises
+        ``RunFailed`` when the run ends failed and ``RunTimeout`` when it does not settle in ``timeout``.
+        """
+        contents = _read_inputs(files)
+        init = self.init_run(model, list(contents))
+        run_id = init["runId"]
+        if on_run_id:
+            on_run_id(run_id)
+        for name, data in contents.items():
+            self.upload(init["uploads"][name], name, data)
+        started = self.start_run(run_id, model, prompt)
+        if not wait:
+            return RunResult(run_id, {"status": started.get("status")}, started)
+        document = self.wait(run_id, timeout=timeout, on_status=on_status)
+        if document["status"] == "failed":
+            raise errors.RunFailed(run_id, document.get("error") or "The run failed.")
+        return RunResult(run_id, document, started, self.output(run_id))
+
+    # --- project index ---------------------------------------------------------------------------------
+
+    def index_query(self, items: Iterable[tuple[str, str]]) -> dict:
+        """``POST /v1/projects/{projectId}/indexes/query`` in chunks: requested path -> match."""
+        pairs = [{"path": path, "hash": digest} for path, digest in items]
+        matches: dict = {}
+        path = f"/v1/projects/{path_segment(self.permit.project_id)}/indexes/query"
+        for start in range(0, len(pairs), MAX_INDEX_ITEMS):
+            matches.update(self._post_json(path, {"items": pairs[start:start + MAX_INDEX_ITEMS]})["matches"])
+        return matches
+
+    def index_upsert(self, entries: Mapping[str, Mapping[str, Any]], delete_paths: Iterable[str] = ()) -> dict:
+        """``POST /v1/projects/{projectId}/indexes/upsert`` in chunks under the server's limits.
+
+        Chunks hold at most 1,000 entries and about 4 MiB of JSON; a 413 halves the chunk and tries
+        again. Answers the totals (``upserted``, ``deleted``) and the last answer's ``totalFiles`` and
+        ``updatedAt``.
+        """
+        path = f"/v1/projects/{path_segment(self.permit.project_id)}/indexes/upsert"
+        totals = {"upserted": 0, "deleted": 0, "totalFiles": None, "updatedAt": None, "requests": 0}
+        pending = list(entries.items())
+        deletes = list(dict.fromkeys(delete_paths))
+
+        def send(body: dict) -> None:
+            answer = self._post_json(path, body)
+            totals["upserted"] += answer["upserted"]
+            totals["deleted"] += answer["deleted"]
+            totals["totalFiles"], totals["updatedAt"] = answer["totalFiles"], answer["updatedAt"]
+            totals["requests"] += 1
+
+        while pending:
+            chunk = _size_bounded(pending, UPSERT_CHUNK_ENTRIES, UPSERT_CHUNK_BYTES)
+            while True:
+                try:
+                    send({"entries": dict(chunk), "deletePaths": []})
+                    break
+                except errors.BadRequest as error:
+                    if error.status != 413 or len(chunk) == 1:
+                        raise
+                    chunk = chunk[: len(chunk) // 2]
+            pending = pending[len(chunk):]
+        for start in range(0, len(deletes), MAX_INDEX_ITEMS):
+            send({"entries": {}, "deletePaths": deletes[start:start + MAX_INDEX_ITEMS]})
+        return totals
+
+    def sync_index(self, root: str | Path, **kwargs) -> "SyncReport":
+        """Hash a folder, reuse what the project index already has, upsert the rest; see ``indexing.sync``."""
+        from .indexing import sync
+
+        return sync(self, root, **kwargs)
+
+
+from .indexing import SyncReport  # noqa: E402  (re-exported for the type hint above)
+
+
+def resolve_backend(link: LaunchLink, base_url: str | None) -> str:
+    """The backend a link's code is sent to (see ``TaskClient.open``)."""
+    if base_url and link.base_url and link.base_url.rstrip("/") != base_url.rstrip("/"):
+        raise errors.LocalRefusal(f"The launch link names the backend {link.base_url}, not {base_url}; refusing "
+                                  "to send the code (and later your files) there.", code="backend_mismatch")
+    backend = link.base_url or base_url
+    if not backend:
+        raise errors.LocalRefusal("This vscode:// link does not name its backend; pass the backend URL "
+                                  "(--base-url or SEECODES_BASE_URL).", code="backend_unknown")
+    return backend.rstrip("/")
+
+
+def _read_inputs(files: Mapping[str, bytes] | Iterable[str | Path]) -> dict[str, bytes]:
+    if isinstance(files, Mapping):
+        return {str(name): bytes(data) for name, data in files.items()}
+    contents: dict[str, bytes] = {}
+    for item in files:
+        path = Path(item)
+        if path.name in contents:
+            raise errors.LocalRefusal(f"Two input files are named {path.name!r}; run inputs are sent by base name.",
+                                      code="duplicate_input_name")
+        try:
+            contents[path.name] = path.read_bytes()
+        except OSError as error:
+            raise errors.LocalRefusal(f"Cannot read {path}: {error.strerror or error}.", code="unreadable_input")
+    return contents
+
+
+def _size_bounded(pending: list, max_count: int, max_bytes: int) -> list:
+    """The longest prefix of ``pending`` within both bounds (at least one item)."""
+    chunk, size = [], 0
+    for item in pending[:max_count]:
+        item_size = len(jsonlib.dumps(item, separators=(",", ":")).encode("utf-8"))
+        if chunk and size + item_size > max_bytes:
+            break
+        chunk.append(item)
+        size += item_size
+    return chunk
+
+
+__all__ = ["Permit", "RunResult", "SyncReport", "TaskClient", "backoff", "resolve_backend"]
