@@ -10,24 +10,15 @@ from rq.job import Job, JobStatus
 
 from seecodes import clock
 
-from .conftest import LIST_MD, S3_BUCKET, WorkerProcess, production_overrides, reap_now
+from ..production import S3_BUCKET, WorkerProcess
+from .conftest import LIST_MD, reap_now
+
+pytestmark = pytest.mark.backends("production")
 
 
 @pytest.fixture
-def backend():
-    return "postgresql"
-
-
-@pytest.fixture
-def app_overrides(moto_url, redis_db):
-    return production_overrides(moto_url)
-
-
-@pytest.fixture(scope="module")
-def worker(pg_schema, moto_url, redis_db, tmp_path_factory):
-    process = WorkerProcess(tmp_path_factory.mktemp("worker"), moto_url)
-    yield process
-    process.stop()
+def worker(production_worker):
+    return production_worker
 
 
 def use_queue(app, name):
@@ -59,8 +50,9 @@ def test_start_checks_s3_uploads_with_head_object(runs, funded):
 
 
 def test_redis_down_at_start_is_503_and_charges_nothing(app, runs, funded, credits_of, usage_of):
-    from ..conftest import REDIS_URL
     from bench.common import free_port
+
+    from ..production import REDIS_URL
 
     run_id, _ = runs.prepared()
     app.config["REDIS_URL"] = f"redis://127.0.0.1:{free_port()}/13"
