@@ -3,6 +3,8 @@ import pytest
 
 from .conftest import EXAMPLE_START
 
+pytestmark = pytest.mark.backends("sqlite", "postgresql", "production")
+
 
 @pytest.fixture
 def model(add_model, fake_openai):

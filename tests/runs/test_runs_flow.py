@@ -1,23 +1,27 @@
-"""Runs on the embedded default (in-process executor, local storage), on SQLite and on PostgreSQL."""
+"""The run flow on the embedded default (in-process executor, local storage) on SQLite and PostgreSQL, and on the
+production deployment (RQ worker subprocess, S3)."""
 import io
 import zipfile
 
 import pytest
 import requests
 
+from seecodes import storage
 from seecodes.runs import rules
 
 from ..helpers import bearer
 from .conftest import EXAMPLE_START, LIST_MD
 
+pytestmark = pytest.mark.backends("sqlite", "postgresql", "production")
 
-def test_whole_flow_offline_over_real_http(runs, served, funded, credits_of, usage_of):
+
+def test_whole_flow_offline_over_real_http(app, runs, served, funded, credits_of, usage_of):
     init = runs.init()
     assert init.status_code == 200
     document = init.get_json()
     run_id = document["runId"]
     assert document["ok"] is True and set(document["uploads"]) == {"list.md"}
-    assert document["prefix"] == f"runs/{run_id}/input/" and document["bucket"] == "local"
+    assert document["prefix"] == f"runs/{run_id}/input/" and document["bucket"] == storage.get(app).bucket
     assert runs.upload(document["uploads"]["list.md"], LIST_MD).status_code == 200
 
     started = runs.start(run_id)

@@ -7,6 +7,8 @@ from seecodes.extensions import db
 from seecodes.runs import state
 from seecodes.runs.models import FAILED, IN_PROCESS, INITIALIZED, QUEUED, Run
 
+pytestmark = pytest.mark.backends("sqlite", "postgresql", "production")
+
 
 @pytest.fixture
 def run_id(runs):

@@ -1,16 +1,14 @@
 """Fixtures of the security tests: the contract's example payloads, a second tenant, parallel HTTP, events."""
-import threading
 import uuid
 
 import pytest
-import requests
 from sqlalchemy import select
 
 from seecodes.audit.models import SecurityEvent
 from seecodes.extensions import db
 
 from ..conftest import new_installation_id
-from ..helpers import REQUEST_KEY, JiraSession
+from ..helpers import REQUEST_KEY, JiraSession, assert_envelope, race  # noqa: F401 (re-exported for the tests)
 
 # The contract's example payloads, verbatim. Placeholders ("557058:abcd...", "optional") are filled per
 # tenant by for_tenant(); the answers are compared by shape (every field, with the example's type).
@@ -170,19 +168,6 @@ def assert_shape(example, actual, where="$"):
                 assert_shape(example[0], item, f"{where}[{index}]")
 
 
-def assert_envelope(response, status: int, error: str | None = None):
-    """The one error envelope: {"ok": false, "error": <code>, "detail": <text>}."""
-    assert response.status_code == status, (response.status_code, response.get_data(as_text=True)[:500])
-    body = response.get_json()
-    assert body is not None, response.get_data(as_text=True)[:200]
-    assert body["ok"] is False
-    assert isinstance(body["error"], str) and body["error"]
-    assert isinstance(body["detail"], str) and body["detail"]
-    if error is not None:
-        assert body["error"] == error, body
-    return body
-
-
 class LicensedJiraSession(JiraSession):
     """A paid production install: its tokens carry app.license and environment PRODUCTION."""
 
@@ -243,24 +228,3 @@ def security_events(in_app):
 def jira_headers(session: JiraSession, key: str | None = None) -> dict:
     """A fresh Forge token plus the given (or the session's current) request key."""
     return {**session.auth(), REQUEST_KEY: key if key is not None else session.key}
-
-
-def race(count: int, call) -> list:
-    """Run ``call(index)`` in ``count`` threads released together by a barrier; returns the results."""
-    barrier = threading.Barrier(count)
-    results = [None] * count
-
-    def worker(index):
-        barrier.wait()
-        try:
-            results[index] = call(index)
-        except requests.RequestException as error:  # surfaced in the assertion, not lost in a thread
-            results[index] = error
-
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    return results
-
