@@ -134,6 +134,12 @@ def test_even_task_count_median_rounds_half_up(jira, post_snapshot):
     assert board(jira, endDate="2026-04-30")["monthBaseline"]["medianEffortUnits"] == 12  # 11.5
 
 
+def test_a_median_of_an_even_number_and_a_half_rounds_up_not_to_even(jira, post_snapshot):
+    post_snapshot("AUTH-1", datetime(2026, 4, 2, 10, 15), logicChange=True)  # 14
+    post_snapshot("AUTH-2", datetime(2026, 4, 3, 10, 15), changedFiles=["a"])  # 3
+    assert board(jira, endDate="2026-04-30")["monthBaseline"]["medianEffortUnits"] == 9  # 8.5; half-even gives 8
+
+
 def test_tasks_with_runs_but_no_snapshots_get_run_fallback_items(jira, post_snapshot, add_run):
     post_snapshot("AUTH-1", datetime(2026, 4, 2, 10, 15), logicChange=True)
     add_run("AUTH-1", datetime(2026, 4, 2, 11, 0))  # covered by a snapshot: no fallback

@@ -6,7 +6,7 @@ import zlib
 from datetime import timedelta
 
 import pytest
-from itsdangerous import URLSafeTimedSerializer
+from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 
 from seecodes import clock
 from seecodes.extensions import db
@@ -205,6 +205,14 @@ def test_every_permit_route_refuses_a_permit_of_an_inactive_installation(client,
 
     in_app(suspend)
     assert _refused_everywhere(client, routes, own_permit, run_id, "installation_inactive") == []
+
+
+def test_a_permit_whose_signature_is_older_than_24_hours_is_refused_though_its_row_is_live(client, own_permit,
+                                                                                          monkeypatch):
+    # The app's clock stands still, so the row's expires_at is not reached: only the signed timestamp ages.
+    real = TimestampSigner.get_timestamp
+    monkeypatch.setattr(TimestampSigner, "get_timestamp", lambda self: real(self) + 24 * 3600 + 1)
+    assert_envelope(client.get("/v1/tasks/context", headers=bearer(own_permit)), 401, "permit_expired")
 
 
 def test_a_permit_lasts_24_hours(client, own_permit):
