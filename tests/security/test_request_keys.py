@@ -180,14 +180,26 @@ def test_a_forbidden_route_consumes_nothing(client, jira):
     assert _me(client, jira, key).status_code == 200
 
 
-def test_a_failed_route_leaves_no_half_written_work(client, jira, in_app):
+def test_a_route_failing_after_its_writes_leaves_no_half_written_work(client, jira, in_app, monkeypatch):
+    from seecodes.errors import Unavailable
+    from seecodes.launch_codes import service as launch_codes
     from seecodes.launch_codes.models import LaunchCode
+    from seecodes.task_context.models import TaskContext
+
+    def fail_after_writing(*args):
+        db.session.flush()  # the context and the code are in the database's transaction now
+        assert db.session.execute(select(LaunchCode)).all() and db.session.execute(select(TaskContext)).all()
+        raise Unavailable("Storage went away mid-route.", code="storage_unavailable")
 
     key = jira.bootstrap()
-    client.post("/v1/security/vscode-link", headers=jira_headers(jira, key),
-                json={"projectId": "AUTH", "taskId": "AUTH-128", "expirationDays": 15,
-                      "jiraContext": {"title": "never stored"}})
+    monkeypatch.setattr(launch_codes, "launcher_urls", fail_after_writing)
+    refused = client.post("/v1/security/vscode-link", headers=jira_headers(jira, key),
+                          json={"projectId": "AUTH", "taskId": "AUTH-128", "jiraContext": {"title": "never stored"}})
+    assert_envelope(refused, 503, "storage_unavailable")
     assert in_app(lambda: db.session.execute(select(LaunchCode)).all()) == []
+    assert in_app(lambda: db.session.execute(select(TaskContext)).all()) == []
+    monkeypatch.undo()
+    assert _me(client, jira, key).status_code == 200  # and the key was not consumed
 
 
 def test_a_bad_forge_token_consumes_nothing(client, jira):
