@@ -241,3 +241,28 @@ def grant(app):
             db.session.commit()
 
     return _grant
+
+
+@pytest.fixture
+def other_tenant():
+    """A second tenant, for isolation tests."""
+    return {"installation_id": new_installation_id(), "cloud_id": str(uuid.uuid4()), "principal": "557058:bob"}
+
+
+@pytest.fixture
+def other_jira(client, signer, other_tenant):
+    """The Jira app of the second tenant."""
+    return JiraSession(client, signer, **other_tenant)
+
+
+@pytest.fixture
+def in_app(app):
+    """Run a function inside an app context and commit what it wrote."""
+
+    def run(function, *args, **kwargs):
+        with app.app_context():
+            result = function(*args, **kwargs)
+            db.session.commit()
+            return result
+
+    return run

@@ -4,19 +4,10 @@ import threading
 
 from seecodes.forge import dev
 
+from .contract_examples import VSCODE_LINK_EXAMPLE
+
 NEXT_KEY = "X-SeeCodes-Next-Request-Key"
 REQUEST_KEY = "X-SeeCodes-Jira-Request-Key"
-
-# The contract's example payloads, used as fixtures across the suite.
-VSCODE_LINK_EXAMPLE = {
-    "projectId": "AUTH",
-    "taskId": "AUTH-128",
-    "userAccountId": "557058:alice",
-    "expirationDays": 14,
-    "jiraContext": {"title": "Implement auth flow", "descriptionMd": "...", "attachments": [], "images": []},
-    "initialTaiDoc": {"version": 1, "task": {"key": "AUTH-128"}},
-}
-
 
 class ForgeSigner:
     def __init__(self, key, kid, app_id):
@@ -143,3 +134,13 @@ def raced_statuses(results) -> list[int]:
 def pool_for(threads: int) -> dict:
     """Engine options whose pool lets every racing thread hold a connection at once (plus the test's own)."""
     return {"SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True, "pool_size": threads + 2, "max_overflow": 4}}
+
+
+def set_installation_status(app, installation_id: str, status: str) -> None:
+    """Suspend (or reactivate) an installation, as an operator would."""
+    from seecodes.extensions import db
+    from seecodes.installations import service as installations
+
+    with app.app_context():
+        installations.get_by_installation_id(installation_id).status = status
+        db.session.commit()

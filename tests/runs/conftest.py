@@ -15,12 +15,12 @@ from seecodes.runs import dispatch
 from seecodes.runs.models import FINAL_STATUSES
 from seecodes.runs.reaper import reap
 
+from ..contract_examples import RUN_INIT_EXAMPLE, RUN_START_EXAMPLE
 from ..helpers import bearer
 from ..production import AWS_ENV, FAKE_KEY, FAKE_KEY_ENV, S3_BUCKET, WorkerProcess, production_overrides  # noqa: F401
 from ..server import serve
 
-EXAMPLE_INIT = {"model": "strict light", "files": ["list.md"]}
-EXAMPLE_START = {"model": "strict light", "userPrompt": "generate change log"}
+EXAMPLE_INIT, EXAMPLE_START = RUN_INIT_EXAMPLE, RUN_START_EXAMPLE
 LIST_MD = (b"# Auth flow\n\n## Steps\n\n- [x] Protected-route wrapper is live\n- [ ] Callback validation\n"
            b"- [ ] Session refresh\n\nTODO: cover the identity provider payload\n")
 POLL_SECONDS = 0.02

@@ -6,8 +6,7 @@ from seecodes.extensions import db
 from seecodes.installations import service as installations
 from seecodes.installations.models import Installation
 
-from ..helpers import JiraSession
-from .conftest import assert_envelope
+from ..helpers import JiraSession, assert_envelope, set_installation_status
 
 
 def _installation(in_app, installation_id):
@@ -120,12 +119,7 @@ def test_refused_hint_consumes_no_request_key(jira, other_tenant):
     assert jira.get("/v1/instances/me").status_code == 200
 
 
-def test_jira_side_of_an_inactive_installation_is_refused(jira, tenant, in_app):
+def test_jira_side_of_an_inactive_installation_is_refused(app, jira, tenant):
     jira.bootstrap()
-
-    def suspend():
-        installations.get_by_installation_id(tenant["installation_id"]).status = "suspended"
-        db.session.commit()
-
-    in_app(suspend)
+    set_installation_status(app, tenant["installation_id"], "suspended")
     assert_envelope(jira.get("/v1/instances/me"), 403, "installation_inactive")

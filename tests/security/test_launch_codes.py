@@ -10,8 +10,7 @@ from seecodes import clock, ids, ratelimit
 from seecodes.extensions import db
 from seecodes.launch_codes.models import LaunchCode
 
-from ..helpers import VSCODE_LINK_EXAMPLE, bearer
-from .conftest import assert_envelope
+from ..helpers import VSCODE_LINK_EXAMPLE, assert_envelope, bearer, set_installation_status
 
 URL_SAFE = re.compile(r"^[A-Za-z0-9_-]+$")
 
@@ -257,25 +256,15 @@ def test_the_rate_limit_window_resets(app, client, monkeypatch):
     assert_envelope(_exchange(client, ids.new_secret("sc_launch_")), 401, "launch_code_invalid")
 
 
-def _set_status(in_app, installation_id, status):
-    from seecodes.installations import service as installations
-
-    def change():
-        installations.get_by_installation_id(installation_id).status = status
-        db.session.commit()
-
-    in_app(change)
-
-
-def test_a_code_of_an_inactive_installation_is_refused(client, link, tenant, in_app):
+def test_a_code_of_an_inactive_installation_is_refused(app, client, link, tenant):
     code = link()["launchCode"]
-    _set_status(in_app, tenant["installation_id"], "suspended")
+    set_installation_status(app, tenant["installation_id"], "suspended")
     assert_envelope(_exchange(client, code), 401, "installation_inactive")
 
 
-def test_a_code_refused_for_an_inactive_installation_is_not_consumed(client, link, tenant, in_app):
+def test_a_code_refused_for_an_inactive_installation_is_not_consumed(app, client, link, tenant):
     code = link()["launchCode"]
-    _set_status(in_app, tenant["installation_id"], "suspended")
+    set_installation_status(app, tenant["installation_id"], "suspended")
     _exchange(client, code)
-    _set_status(in_app, tenant["installation_id"], "active")
+    set_installation_status(app, tenant["installation_id"], "active")
     assert _exchange(client, code).status_code == 200

@@ -13,8 +13,8 @@ from seecodes.extensions import db
 from seecodes.installations import service as installations
 from seecodes.permits import service as permits
 
-from ..helpers import bearer
-from .conftest import PERMIT_ROUTE_BODIES, assert_envelope
+from ..contract_examples import PERMIT_ROUTE_BODIES
+from ..helpers import assert_envelope, bearer, set_installation_status
 
 OWN = {"projectId": "AUTH", "taskId": "AUTH-128"}
 OWN_PAIR = ("AUTH", "AUTH-128")
@@ -197,13 +197,9 @@ def test_every_permit_route_refuses_a_revoked_permit(client, own_permit, routes,
     assert _refused_everywhere(client, routes, own_permit, run_id, "permit_revoked") == []
 
 
-def test_every_permit_route_refuses_a_permit_of_an_inactive_installation(client, own_permit, routes, run_id,
-                                                                         tenant, in_app):
-    def suspend():
-        installations.get_by_installation_id(tenant["installation_id"]).status = "suspended"
-        db.session.commit()
-
-    in_app(suspend)
+def test_every_permit_route_refuses_a_permit_of_an_inactive_installation(app, client, own_permit, routes, run_id,
+                                                                         tenant):
+    set_installation_status(app, tenant["installation_id"], "suspended")
     assert _refused_everywhere(client, routes, own_permit, run_id, "installation_inactive") == []
 
 
