@@ -74,7 +74,7 @@ def test_launch_urls_carry_the_code_never_a_permit(link):
 def test_expiration_days_outside_1_to_14_is_422(jira, days):
     response = jira.post("/v1/security/vscode-link",
                          json={**VSCODE_LINK_EXAMPLE, "userAccountId": jira.principal, "expirationDays": days})
-    body = assert_envelope(response, 422)
+    body = assert_envelope(response, 422, "validation_failed")
     assert "expirationDays" in body["errors"]
 
 
@@ -223,7 +223,7 @@ def test_a_rate_limited_address_cannot_exchange_even_a_good_code(client, link, t
     code = link()["launchCode"]
     for _ in range(3):
         _exchange(client, ids.new_secret("sc_launch_"))
-    assert_envelope(_exchange(client, code), 429)
+    assert_envelope(_exchange(client, code), 429, "rate_limited")
     assert _exchange(client, code, environ_base={"REMOTE_ADDR": "10.9.8.7"}).status_code == 200
 
 
