@@ -35,15 +35,16 @@ def pytest_configure(config):
 def pytest_collection_modifyitems(config, items):
     """Keep each test's `backend` parameter only where its closest `backends` marker (or the default) allows.
     Tests that parametrize `backend` themselves keep what they chose."""
-    kept = []
+    kept, dropped = [], []
     for item in items:
         callspec = getattr(item, "callspec", None)
         value = callspec.params.get("backend") if callspec is not None else None
         explicit = any("backend" in _argnames(mark) for mark in item.iter_markers("parametrize"))
         marker = item.get_closest_marker("backends")
         allowed = marker.args if marker is not None else BACKENDS
-        if value is None or explicit or value in allowed:
-            kept.append(item)
+        (kept if value is None or explicit or value in allowed else dropped).append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)  # reported as "deselected", not silently lost
     items[:] = kept
 
 

@@ -4,7 +4,6 @@ from datetime import datetime
 import pytest
 
 from seecodes import clock
-from seecodes.extensions import db
 from seecodes.installations import service as installations
 
 from ..contract_examples import (  # noqa: F401 (re-exported: tests of this folder import them from here)

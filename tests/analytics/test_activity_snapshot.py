@@ -5,7 +5,7 @@ from seecodes.activity.models import ActivitySnapshot
 from seecodes.extensions import db
 
 from ..helpers import assert_envelope, bearer
-from .conftest import SNAPSHOT_EXAMPLE, SNAPSHOT_EXAMPLE_EFFORT
+from ..contract_examples import SNAPSHOT_EXAMPLE, SNAPSHOT_EXAMPLE_EFFORT
 
 URL = "/v1/tasks/activity-snapshot"
 

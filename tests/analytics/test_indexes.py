@@ -9,7 +9,7 @@ from seecodes.indexes.models import ProjectIndexEntry
 from seecodes.indexes.paths import path_problem
 
 from ..helpers import assert_envelope, bearer
-from .conftest import EXAMPLE_HASH, QUERY_EXAMPLE, UPSERT_EXAMPLE
+from ..contract_examples import EXAMPLE_HASH, QUERY_EXAMPLE, UPSERT_EXAMPLE
 
 QUERY = "/v1/projects/AUTH/indexes/query"
 UPSERT = "/v1/projects/AUTH/indexes/upsert"

@@ -5,7 +5,7 @@ from seecodes.extensions import db
 from seecodes.metrics.models import InstanceMetric
 
 from ..helpers import assert_envelope
-from .conftest import INSTANCE_METRICS_EXAMPLE
+from ..contract_examples import INSTANCE_METRICS_EXAMPLE
 
 URL = "/v1/jira/instance-metrics"
 

@@ -4,7 +4,7 @@ import re
 import pytest
 
 from ..helpers import assert_envelope, bearer
-from .conftest import PROGRESS_EXAMPLE
+from ..contract_examples import PROGRESS_EXAMPLE
 
 URL = "/v1/tasks/AUTH-128/progress"
 

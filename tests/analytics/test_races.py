@@ -9,7 +9,7 @@ from seecodes.progress.models import TaskProgress
 
 from ..helpers import bearer, pool_for, race, raced_statuses
 from ..server import serve
-from .conftest import PROGRESS_EXAMPLE, SNAPSHOT_EXAMPLE
+from ..contract_examples import PROGRESS_EXAMPLE, SNAPSHOT_EXAMPLE
 
 pytestmark = pytest.mark.backends("sqlite", "postgresql", "production")
 

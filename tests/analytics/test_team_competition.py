@@ -7,7 +7,7 @@ from seecodes.extensions import db
 from seecodes.runs.models import Run
 
 from ..helpers import assert_envelope, bearer
-from .conftest import CONTRACT_WEIGHTS
+from ..contract_examples import CONTRACT_WEIGHTS
 
 URL = "/v1/jira/team-competition"
 

@@ -2,7 +2,7 @@
 import pytest
 
 from ..helpers import REQUEST_KEY, assert_envelope
-from .conftest import TELEMETRY_DETAIL, TELEMETRY_EXAMPLE
+from ..contract_examples import TELEMETRY_DETAIL, TELEMETRY_EXAMPLE
 
 URL = "/v1/jira/telemetry/events"
 

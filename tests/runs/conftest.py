@@ -17,7 +17,8 @@ from seecodes.runs.reaper import reap
 
 from ..contract_examples import RUN_INIT_EXAMPLE, RUN_START_EXAMPLE
 from ..helpers import bearer
-from ..production import AWS_ENV, FAKE_KEY, FAKE_KEY_ENV, S3_BUCKET, WorkerProcess, production_overrides  # noqa: F401
+from ..production import (  # noqa: F401 (re-exported for the run tests)
+    AWS_ENV, FAKE_KEY, FAKE_KEY_ENV, ROOT, S3_BUCKET, WorkerProcess, production_overrides)
 from ..server import serve
 
 EXAMPLE_INIT, EXAMPLE_START = RUN_INIT_EXAMPLE, RUN_START_EXAMPLE

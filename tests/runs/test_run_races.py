@@ -11,8 +11,9 @@ from seecodes.extensions import db
 from seecodes.runs import rules, state
 from seecodes.runs.models import FAILED, IN_PROCESS, INITIALIZED, PROCESSING_REMOTE, QUEUED, SUCCEEDED, Run
 
+from ..contract_examples import RUN_START_EXAMPLE as EXAMPLE_START
 from ..helpers import assert_envelope, bearer, pool_for, race, raced_statuses
-from .conftest import EXAMPLE_START, LIST_MD, reap_now
+from .conftest import LIST_MD, reap_now
 
 pytestmark = pytest.mark.backends("sqlite", "postgresql", "production")
 

@@ -9,8 +9,9 @@ import requests
 from seecodes import storage
 from seecodes.runs import rules
 
+from ..contract_examples import RUN_START_EXAMPLE as EXAMPLE_START
 from ..helpers import assert_envelope, bearer
-from .conftest import EXAMPLE_START, LIST_MD
+from .conftest import LIST_MD
 
 pytestmark = pytest.mark.backends("sqlite", "postgresql", "production")
 

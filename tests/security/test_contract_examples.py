@@ -1,6 +1,5 @@
 """Every example payload of the contract's security, instance, context, system and model routes round-trips."""
-from ..helpers import NEXT_KEY, bearer
-from .conftest import (
+from ..contract_examples import (
     CONTEXT_EXAMPLE,
     CONTEXT_NOT_FOUND,
     HEALTH_EXAMPLE,
@@ -13,9 +12,9 @@ from .conftest import (
     TASK_PERMIT_BODY_EXAMPLE,
     VSCODE_LINK_BODY_EXAMPLE,
     VSCODE_LINK_ANSWER_EXAMPLE,
-    assert_shape,
-    for_tenant,
 )
+from ..helpers import NEXT_KEY, bearer
+from .conftest import assert_shape, for_tenant
 
 
 def _link(jira, tenant, **changes):

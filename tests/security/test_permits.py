@@ -10,7 +10,6 @@ from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 
 from seecodes import clock
 from seecodes.extensions import db
-from seecodes.installations import service as installations
 from seecodes.permits import service as permits
 
 from ..contract_examples import PERMIT_ROUTE_BODIES
