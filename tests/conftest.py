@@ -1,4 +1,10 @@
-"""Fixtures: the app on the embedded default (SQLite) and on PostgreSQL, Forge dev keys, Jira and IDE clients."""
+"""Fixtures: the app on SQLite, PostgreSQL and the production deployment, Forge dev keys, Jira and IDE clients.
+
+Backends: every test that uses `app` runs on `sqlite` and `postgresql` unless its module or the test says
+otherwise with `@pytest.mark.backends(...)` (e.g. `pytestmark = pytest.mark.backends("sqlite", "postgresql",
+"production")`, or `backends("sqlite")` for logic that no database changes). `production` is PostgreSQL + Redis
++ S3 (moto's server) + one real RQ worker subprocess shared by the session.
+"""
 import os
 import shutil
 import uuid
@@ -13,11 +19,38 @@ from seecodes.extensions import db
 from seecodes.forge import dev
 
 from .helpers import ForgeSigner, JiraSession
+from .production import (PG_URL, REDIS_URL, MotoServer, WorkerProcess, production_overrides, reset_redis,
+                         wait_until_idle)
 
-PG_URL = os.environ.get("SEECODES_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
-REDIS_URL = os.environ.get("SEECODES_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 APP_ID = "ari:cloud:ecosystem::app/00000000-0000-4000-8000-00000000a99"
-BACKENDS = ["sqlite", "postgresql"]
+BACKENDS = ["sqlite", "postgresql"]  # the default of a test that names none
+ALL_BACKENDS = BACKENDS + ["production"]
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "backends(*names): the backends (sqlite, postgresql, production) a test "
+                                       "runs on; default sqlite and postgresql")
+
+
+def pytest_collection_modifyitems(config, items):
+    """Keep each test's `backend` parameter only where its closest `backends` marker (or the default) allows.
+    Tests that parametrize `backend` themselves keep what they chose."""
+    kept, dropped = [], []
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        value = callspec.params.get("backend") if callspec is not None else None
+        explicit = any("backend" in _argnames(mark) for mark in item.iter_markers("parametrize"))
+        marker = item.get_closest_marker("backends")
+        allowed = marker.args if marker is not None else BACKENDS
+        (kept if value is None or explicit or value in allowed else dropped).append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)  # reported as "deselected", not silently lost
+    items[:] = kept
+
+
+def _argnames(mark) -> list[str]:
+    names = mark.args[0] if mark.args else mark.kwargs.get("argnames", "")
+    return [n.strip() for n in names.split(",")] if isinstance(names, str) else list(names)
 
 
 @pytest.fixture(scope="session")
@@ -99,6 +132,32 @@ def _truncate_pg(url: str):
     engine.dispose()
 
 
+@pytest.fixture(scope="session")
+def moto_url():
+    """moto's S3 server, one per session, with the test bucket."""
+    server = MotoServer()
+    yield server.url
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def redis_db():
+    from redis import Redis
+
+    connection = Redis.from_url(REDIS_URL)
+    connection.flushdb()
+    yield connection
+    connection.flushdb()
+
+
+@pytest.fixture(scope="session")
+def production_worker(pg_schema, moto_url, redis_db, tmp_path_factory):
+    """The production backend's RQ worker (`python -m seecodes.runs.worker`), one per session."""
+    worker = WorkerProcess(tmp_path_factory.mktemp("worker"), moto_url)
+    yield worker
+    worker.stop()
+
+
 def build_app(backend: str, tmp_path: Path, forge_keys, request, **overrides):
     instance = tmp_path / "instance"
     instance.mkdir(exist_ok=True)
@@ -109,13 +168,17 @@ def build_app(backend: str, tmp_path: Path, forge_keys, request, **overrides):
     else:
         url = request.getfixturevalue("pg_schema")
         _truncate_pg(url)
+    if backend == "production":
+        request.getfixturevalue("production_worker")
+        reset_redis(request.getfixturevalue("redis_db"))
+        overrides = {**production_overrides(request.getfixturevalue("moto_url")), **overrides}
     app = make_app(instance, forge_keys, url, **overrides)
     with app.app_context():
         catalog.seed()
     return app
 
 
-@pytest.fixture(params=BACKENDS)
+@pytest.fixture(params=ALL_BACKENDS)
 def backend(request):
     return request.param
 
@@ -133,6 +196,9 @@ def app(backend, tmp_path, forge_keys, request, app_overrides):
     application = build_app(backend, tmp_path, forge_keys, request, **app_overrides)
     yield application
     clock.reset()
+    if backend == "production":
+        # No job of this test may outlive its rows (the next test truncates them).
+        wait_until_idle(request.getfixturevalue("redis_db"))
     with application.app_context():
         db.session.remove()
         db.engine.dispose()
@@ -176,3 +242,28 @@ def grant(app):
             db.session.commit()
 
     return _grant
+
+
+@pytest.fixture
+def other_tenant():
+    """A second tenant, for isolation tests."""
+    return {"installation_id": new_installation_id(), "cloud_id": str(uuid.uuid4()), "principal": "557058:bob"}
+
+
+@pytest.fixture
+def other_jira(client, signer, other_tenant):
+    """The Jira app of the second tenant."""
+    return JiraSession(client, signer, **other_tenant)
+
+
+@pytest.fixture
+def in_app(app):
+    """Run a function inside an app context and commit what it wrote."""
+
+    def run(function, *args, **kwargs):
+        with app.app_context():
+            result = function(*args, **kwargs)
+            db.session.commit()
+            return result
+
+    return run

@@ -1,19 +1,13 @@
-"""Test helpers: Forge token signing, a Jira-app session that rotates request keys, IDE launch."""
+"""Test helpers: Forge token signing, a Jira-app session that rotates request keys, IDE launch, the error envelope
+assertion and the race helper."""
+import threading
+
 from seecodes.forge import dev
+
+from .contract_examples import VSCODE_LINK_EXAMPLE
 
 NEXT_KEY = "X-SeeCodes-Next-Request-Key"
 REQUEST_KEY = "X-SeeCodes-Jira-Request-Key"
-
-# The contract's example payloads, used as fixtures across the suite.
-VSCODE_LINK_EXAMPLE = {
-    "projectId": "AUTH",
-    "taskId": "AUTH-128",
-    "userAccountId": "557058:alice",
-    "expirationDays": 14,
-    "jiraContext": {"title": "Implement auth flow", "descriptionMd": "...", "attachments": [], "images": []},
-    "initialTaiDoc": {"version": 1, "task": {"key": "AUTH-128"}},
-}
-
 
 class ForgeSigner:
     def __init__(self, key, kid, app_id):
@@ -84,3 +78,69 @@ class JiraSession:
 
 def bearer(permit):
     return {"Authorization": f"Bearer {permit}"}
+
+
+def assert_envelope(response, status: int, error: str | None = None):
+    """The one error envelope: {"ok": false, "error": <code>, "detail": <text>} with exactly this status (and
+    code, when given). Works for Flask test responses and `requests` responses alike; answers the body."""
+    status_code = response.status_code
+    if hasattr(response, "get_json"):
+        body, text = response.get_json(silent=True), response.get_data(as_text=True)
+    else:
+        text = response.text
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+    assert status_code == status, (status_code, text[:500])
+    assert body is not None, text[:200]
+    assert body["ok"] is False
+    assert isinstance(body["error"], str) and body["error"]
+    assert isinstance(body["detail"], str) and body["detail"]
+    if error is not None:
+        assert body["error"] == error, body
+    return body
+
+
+def race(count: int, call, timeout: float = 60) -> list:
+    """Run ``call(index)`` in ``count`` threads released together by a barrier; answers the results in index
+    order. An exception raised in a thread is its result, so the assertion shows it instead of losing it."""
+    barrier = threading.Barrier(count)
+    results = [None] * count
+
+    def worker(index):
+        barrier.wait()
+        try:
+            results[index] = call(index)
+        except Exception as error:  # noqa: BLE001 (surfaced in the assertion)
+            results[index] = error
+
+    threads = [threading.Thread(target=worker, args=(i,), daemon=True) for i in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=timeout)
+    assert not any(thread.is_alive() for thread in threads), "a racing thread did not finish"
+    return results
+
+
+def raced_statuses(results) -> list[int]:
+    """The sorted HTTP statuses of a race, after checking that no thread raised."""
+    failures = [result for result in results if isinstance(result, Exception)]
+    assert not failures, failures
+    return sorted(result.status_code for result in results)
+
+
+def pool_for(threads: int) -> dict:
+    """Engine options whose pool lets every racing thread hold a connection at once (plus the test's own)."""
+    return {"SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True, "pool_size": threads + 2, "max_overflow": 4}}
+
+
+def set_installation_status(app, installation_id: str, status: str) -> None:
+    """Suspend (or reactivate) an installation, as an operator would."""
+    from seecodes.extensions import db
+    from seecodes.installations import service as installations
+
+    with app.app_context():
+        installations.get_by_installation_id(installation_id).status = status
+        db.session.commit()

@@ -4,8 +4,8 @@ import pytest
 from seecodes.activity.models import ActivitySnapshot
 from seecodes.extensions import db
 
-from ..helpers import bearer
-from .conftest import SNAPSHOT_EXAMPLE, SNAPSHOT_EXAMPLE_EFFORT
+from ..helpers import assert_envelope, bearer
+from ..contract_examples import SNAPSHOT_EXAMPLE, SNAPSHOT_EXAMPLE_EFFORT
 
 URL = "/v1/tasks/activity-snapshot"
 
@@ -79,16 +79,15 @@ def test_defaults_feed_the_formula(client, auth):
 ])
 def test_invalid_snapshot_is_refused(client, auth, app, change, field):
     response = client.post(URL, json={**SNAPSHOT_EXAMPLE, **change}, headers=auth)
-    assert response.status_code == 422
-    assert field in response.get_json()["errors"]
+    assert field in assert_envelope(response, 422, "validation_failed")["errors"]
     assert _count(app) == 0
 
 
 @pytest.mark.parametrize("change", [{"taskId": "AUTH-129"}, {"projectId": "OTHER"}])
 def test_body_naming_another_task_is_forbidden(client, auth, app, change):
-    assert client.post(URL, json={**SNAPSHOT_EXAMPLE, **change}, headers=auth).status_code == 403
+    assert_envelope(client.post(URL, json={**SNAPSHOT_EXAMPLE, **change}, headers=auth), 403, "permit_binding_mismatch")
     assert _count(app) == 0
 
 
 def test_snapshot_without_permit_is_unauthorized(client):
-    assert client.post(URL, json=SNAPSHOT_EXAMPLE).status_code == 401
+    assert_envelope(client.post(URL, json=SNAPSHOT_EXAMPLE), 401, "credential_missing")

@@ -8,7 +8,7 @@ from seecodes.activity.board import DateRange, resolve_range
 from seecodes.activity.service import snapshot_inputs
 from seecodes.errors import Invalid
 
-from .conftest import CONTRACT_WEIGHTS, SNAPSHOT_EXAMPLE, SNAPSHOT_EXAMPLE_EFFORT
+from ..contract_examples import CONTRACT_WEIGHTS, SNAPSHOT_EXAMPLE, SNAPSHOT_EXAMPLE_EFFORT
 
 E = formula.EffortInputs
 

@@ -8,8 +8,8 @@ from seecodes.indexes import service
 from seecodes.indexes.models import ProjectIndexEntry
 from seecodes.indexes.paths import path_problem
 
-from ..helpers import bearer
-from .conftest import EXAMPLE_HASH, QUERY_EXAMPLE, UPSERT_EXAMPLE
+from ..helpers import assert_envelope, bearer
+from ..contract_examples import EXAMPLE_HASH, QUERY_EXAMPLE, UPSERT_EXAMPLE
 
 QUERY = "/v1/projects/AUTH/indexes/query"
 UPSERT = "/v1/projects/AUTH/indexes/upsert"
@@ -107,12 +107,12 @@ def test_other_installation_never_sees_entries(client, upsert, other_jira):
 @pytest.mark.parametrize("url", [QUERY, UPSERT])
 def test_another_project_in_the_path_is_forbidden(client, auth, url):
     response = client.post(url.replace("/AUTH/", "/OTHER/"), json=QUERY_EXAMPLE, headers=auth)
-    assert response.status_code == 403
+    assert_envelope(response, 403, "permit_binding_mismatch")
 
 
 @pytest.mark.parametrize("url", [QUERY, UPSERT])
 def test_index_routes_require_a_permit(client, url):
-    assert client.post(url, json=QUERY_EXAMPLE).status_code == 401
+    assert_envelope(client.post(url, json=QUERY_EXAMPLE), 401, "credential_missing")
 
 
 @pytest.mark.parametrize("body", [
@@ -123,7 +123,7 @@ def test_index_routes_require_a_permit(client, url):
     {},
 ])
 def test_invalid_query_is_refused(client, auth, body):
-    assert client.post(QUERY, json=body, headers=auth).status_code == 422
+    assert_envelope(client.post(QUERY, json=body, headers=auth), 422, "validation_failed")
 
 
 @pytest.mark.parametrize("body", [
@@ -135,7 +135,7 @@ def test_invalid_query_is_refused(client, auth, body):
     {"entries": {"a.ts": {"hash": H1}}, "deletePaths": ["a.ts"]},
 ])
 def test_invalid_upsert_is_refused_and_changes_nothing(client, auth, app, body):
-    assert client.post(UPSERT, json=body, headers=auth).status_code == 422
+    assert_envelope(client.post(UPSERT, json=body, headers=auth), 422, "validation_failed")
     with app.app_context():
         assert db.session.query(ProjectIndexEntry).count() == 0
 

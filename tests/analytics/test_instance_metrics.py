@@ -4,7 +4,8 @@ import pytest
 from seecodes.extensions import db
 from seecodes.metrics.models import InstanceMetric
 
-from .conftest import INSTANCE_METRICS_EXAMPLE
+from ..helpers import assert_envelope
+from ..contract_examples import INSTANCE_METRICS_EXAMPLE
 
 URL = "/v1/jira/instance-metrics"
 
@@ -38,8 +39,8 @@ def test_other_installation_does_not_see_the_count(jira, other_jira):
                                   {"installedUsersCount": 3, "source": "x" * 65},
                                   {"installedUsersCount": 3, "source": "bad source"}])
 def test_invalid_metrics_are_refused(jira, body):
-    assert jira.post(URL, json=body).status_code == 422
+    assert_envelope(jira.post(URL, json=body), 422, "validation_failed")
 
 
 def test_metrics_require_request_key(client, jira):
-    assert client.post(URL, json=INSTANCE_METRICS_EXAMPLE, headers=jira.auth()).status_code == 401
+    assert_envelope(client.post(URL, json=INSTANCE_METRICS_EXAMPLE, headers=jira.auth()), 401, "request_key_missing")

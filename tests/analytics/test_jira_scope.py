@@ -2,6 +2,7 @@
 import pytest
 
 from ..conftest import new_installation_id
+from ..helpers import assert_envelope
 
 
 @pytest.mark.parametrize("method, path, body", [
@@ -13,5 +14,4 @@ from ..conftest import new_installation_id
 def test_hint_naming_another_installation_is_forbidden(jira, method, path, body):
     separator = "&" if "?" in path else "?"
     response = jira.call(method, f"{path}{separator}cloudIdHint={new_installation_id()}", json=body)
-    assert response.status_code == 403
-    assert response.get_json()["error"] == "tenant_mismatch"
+    assert_envelope(response, 403, "tenant_mismatch")

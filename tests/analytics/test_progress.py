@@ -3,8 +3,8 @@ import re
 
 import pytest
 
-from ..helpers import bearer
-from .conftest import PROGRESS_EXAMPLE
+from ..helpers import assert_envelope, bearer
+from ..contract_examples import PROGRESS_EXAMPLE
 
 URL = "/v1/tasks/AUTH-128/progress"
 
@@ -38,21 +38,20 @@ def test_second_save_replaces_the_document(client, auth):
 
 def test_save_for_another_task_is_forbidden(client, auth):
     response = client.post("/v1/tasks/AUTH-129/progress", json=PROGRESS_EXAMPLE, headers=auth)
-    assert response.status_code == 403
-    assert response.get_json()["error"] == "permit_binding_mismatch"
+    assert_envelope(response, 403, "permit_binding_mismatch")
 
 
 @pytest.mark.parametrize("path, project", [("/v1/tasks/AUTH-129/progress", "AUTH"), (URL, "OTHER")])
 def test_read_outside_the_permit_binding_is_forbidden(client, auth, path, project):
-    assert client.get(path, query_string={"projectId": project}, headers=auth).status_code == 403
+    assert_envelope(client.get(path, query_string={"projectId": project}, headers=auth), 403, "permit_binding_mismatch")
 
 
 def test_read_requires_project_id(client, auth):
-    assert client.get(URL, headers=auth).status_code == 422
+    assert "projectId" in assert_envelope(client.get(URL, headers=auth), 422, "validation_failed")["errors"]
 
 
 def test_save_without_permit_is_unauthorized(client):
-    assert client.post(URL, json=PROGRESS_EXAMPLE).status_code == 401
+    assert_envelope(client.post(URL, json=PROGRESS_EXAMPLE), 401, "credential_missing")
 
 
 def test_other_installation_never_sees_progress(client, auth, other_jira):
@@ -70,6 +69,4 @@ def test_other_installation_never_sees_progress(client, auth, other_jira):
     {"logs": "not a list"},
 ])
 def test_out_of_bounds_document_is_refused(client, auth, body):
-    response = client.post(URL, json=body, headers=auth)
-    assert response.status_code == 422
-    assert response.get_json()["errors"]
+    assert assert_envelope(client.post(URL, json=body, headers=auth), 422, "validation_failed")["errors"]

@@ -6,8 +6,8 @@ import pytest
 from seecodes.extensions import db
 from seecodes.runs.models import Run
 
-from ..helpers import bearer
-from .conftest import CONTRACT_WEIGHTS
+from ..helpers import assert_envelope, bearer
+from ..contract_examples import CONTRACT_WEIGHTS
 
 URL = "/v1/jira/team-competition"
 
@@ -84,9 +84,7 @@ def test_end_date_is_inclusive_through_its_last_microsecond(jira, post_snapshot)
     {"startDate": "2025-01-01", "endDate": "2026-04-01"},
 ])
 def test_reversed_malformed_or_too_long_range_is_refused(jira, query):
-    response = jira.get(URL, query_string=query)
-    assert response.status_code == 422
-    assert response.get_json()["errors"]
+    assert assert_envelope(jira.get(URL, query_string=query), 422, "validation_failed")["errors"]
 
 
 def test_items_and_summaries_aggregate_snapshots(jira, post_snapshot):
@@ -134,6 +132,12 @@ def test_even_task_count_median_rounds_half_up(jira, post_snapshot):
     assert board(jira, endDate="2026-04-30")["monthBaseline"]["medianEffortUnits"] == 12  # 11.5
 
 
+def test_a_median_of_an_even_number_and_a_half_rounds_up_not_to_even(jira, post_snapshot):
+    post_snapshot("AUTH-1", datetime(2026, 4, 2, 10, 15), logicChange=True)  # 14
+    post_snapshot("AUTH-2", datetime(2026, 4, 3, 10, 15), changedFiles=["a"])  # 3
+    assert board(jira, endDate="2026-04-30")["monthBaseline"]["medianEffortUnits"] == 9  # 8.5; half-even gives 8
+
+
 def test_tasks_with_runs_but_no_snapshots_get_run_fallback_items(jira, post_snapshot, add_run):
     post_snapshot("AUTH-1", datetime(2026, 4, 2, 10, 15), logicChange=True)
     add_run("AUTH-1", datetime(2026, 4, 2, 11, 0))  # covered by a snapshot: no fallback
@@ -153,4 +157,4 @@ def test_tasks_with_runs_but_no_snapshots_get_run_fallback_items(jira, post_snap
 
 
 def test_team_competition_requires_request_key(client, jira):
-    assert client.get(URL, headers=jira.auth()).status_code == 401
+    assert_envelope(client.get(URL, headers=jira.auth()), 401, "request_key_missing")

@@ -1,8 +1,8 @@
 """POST /v1/jira/telemetry/events: deprecated, always 410 with the contract's detail, stores nothing."""
 import pytest
 
-from ..helpers import REQUEST_KEY
-from .conftest import TELEMETRY_DETAIL, TELEMETRY_EXAMPLE
+from ..helpers import REQUEST_KEY, assert_envelope
+from ..contract_examples import TELEMETRY_DETAIL, TELEMETRY_EXAMPLE
 
 URL = "/v1/jira/telemetry/events"
 
@@ -17,7 +17,7 @@ def test_answers_410_with_the_contracts_detail_whatever_the_body(client, kwargs)
 def test_credentials_change_nothing_and_the_request_key_is_not_consumed(client, jira):
     key = jira.bootstrap()
     response = client.post(URL, json=TELEMETRY_EXAMPLE, headers={**jira.auth(), REQUEST_KEY: key})
-    assert response.status_code == 410 and response.get_json()["detail"] == TELEMETRY_DETAIL
+    assert assert_envelope(response, 410, "telemetry_disabled")["detail"] == TELEMETRY_DETAIL
     assert jira.get("/v1/instances/me").status_code == 200  # still the chain's current key
 
 

@@ -6,6 +6,8 @@ import pytest
 from seecodes.credits.models import UsageRow
 from seecodes.extensions import db
 
+from ..helpers import assert_envelope
+
 URL = "/v1/jira/usage"
 
 
@@ -51,4 +53,4 @@ def test_other_installation_never_sees_usage(other_jira, usage_rows):
 @pytest.mark.parametrize("query", [{"limit": 0}, {"limit": 201}, {"limit": "many"}, {"cursor": "abc"},
                                    {"cursor": "-1"}])
 def test_bad_paging_parameters_are_refused(jira, query):
-    assert jira.get(URL, query_string=query).status_code == 422
+    assert_envelope(jira.get(URL, query_string=query), 422, "validation_failed")

@@ -1,18 +1,13 @@
-"""Fixtures of the run tests: a run-driving client, a fake OpenAI-compatible server, moto's S3 server, and
-RQ workers (`python -m seecodes.runs.worker`) in subprocesses for the production configuration."""
+"""Fixtures of the run tests: a run-driving client, a fake OpenAI-compatible server, catalog and credit helpers.
+The production deployment (moto's S3 server, Redis, worker subprocesses) is in tests/production.py."""
 import json
 import os
-import signal
-import subprocess
-import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 
 import pytest
 import requests
-from redis import Redis
 
 from seecodes.catalog.models import CatalogModel
 from seecodes.extensions import db
@@ -20,19 +15,16 @@ from seecodes.runs import dispatch
 from seecodes.runs.models import FINAL_STATUSES
 from seecodes.runs.reaper import reap
 
-from ..conftest import PG_URL, REDIS_URL
+from ..contract_examples import RUN_INIT_EXAMPLE, RUN_START_EXAMPLE
 from ..helpers import bearer
+from ..production import (  # noqa: F401 (re-exported for the run tests)
+    AWS_ENV, FAKE_KEY, FAKE_KEY_ENV, ROOT, S3_BUCKET, WorkerProcess, production_overrides)
 from ..server import serve
 
-ROOT = Path(__file__).resolve().parents[2]
-EXAMPLE_INIT = {"model": "strict light", "files": ["list.md"]}
-EXAMPLE_START = {"model": "strict light", "userPrompt": "generate change log"}
+EXAMPLE_INIT, EXAMPLE_START = RUN_INIT_EXAMPLE, RUN_START_EXAMPLE
 LIST_MD = (b"# Auth flow\n\n## Steps\n\n- [x] Protected-route wrapper is live\n- [ ] Callback validation\n"
            b"- [ ] Session refresh\n\nTODO: cover the identity provider payload\n")
-S3_BUCKET = "seecodes-test-runs"
-AWS_ENV = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1"}
 POLL_SECONDS = 0.02
-FAKE_KEY_ENV, FAKE_KEY = "SEECODES_TEST_FAKE_KEY", "sk-test-secret-do-not-log"
 
 
 class RunDriver:
@@ -236,94 +228,3 @@ def reap_now(app):
         finally:
             db.session.remove()
 
-
-# --- production: PostgreSQL, Redis, S3 (moto), RQ workers in subprocesses --------------------------------
-
-@pytest.fixture(scope="session")
-def moto_url():
-    from moto.server import ThreadedMotoServer
-
-    saved = {name: os.environ.get(name) for name in AWS_ENV}
-    os.environ.update(AWS_ENV)
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    url = f"http://{host}:{port}"
-    import boto3
-
-    boto3.client("s3", endpoint_url=url, region_name="us-east-1").create_bucket(Bucket=S3_BUCKET)
-    yield url
-    server.stop()
-    for name, value in saved.items():
-        if value is None:
-            os.environ.pop(name, None)
-        else:
-            os.environ[name] = value
-
-
-@pytest.fixture(scope="session")
-def redis_db():
-    connection = Redis.from_url(REDIS_URL)
-    connection.flushdb()
-    yield connection
-    connection.flushdb()
-
-
-def production_overrides(moto_url, **extra):
-    return {"REDIS_URL": REDIS_URL, "SEECODES_STORAGE": "s3", "S3_ENDPOINT_URL": moto_url, "S3_BUCKET": S3_BUCKET,
-            **extra}
-
-
-class WorkerProcess:
-    """`python -m seecodes.runs.worker` with the production environment."""
-
-    def __init__(self, tmp_path, moto_url, burst=False, **env):
-        instance = tmp_path / "worker-instance"
-        instance.mkdir(exist_ok=True)
-        self.env = {**os.environ, **AWS_ENV, "DATABASE_URL": PG_URL, "REDIS_URL": REDIS_URL,
-                    "SEECODES_STORAGE": "s3", "S3_ENDPOINT_URL": moto_url, "S3_BUCKET": S3_BUCKET,
-                    "SEECODES_SECRET_KEY": "test-secret-key-of-the-worker-process", "SEECODES_INSTANCE_PATH": str(instance),
-                    "SEECODES_REAP_INTERVAL_SECONDS": "3600", "SEECODES_LOG_LEVEL": "WARNING",
-                    "PYTHONPATH": str(ROOT), FAKE_KEY_ENV: FAKE_KEY, **env}
-        self.log_path = tmp_path / "worker.log"
-        args = [sys.executable, "-m", "seecodes.runs.worker"] + (["--burst"] if burst else [])
-        self.log = open(self.log_path, "wb")
-        self.process = subprocess.Popen(args, cwd=ROOT, env=self.env, stdout=self.log, stderr=subprocess.STDOUT,
-                                        start_new_session=True)
-
-    def horses(self) -> list[int]:
-        """Work-horse pids: RQ forks them into process groups of their own, so list children by parent pid."""
-        children = []
-        for entry in Path("/proc").iterdir():
-            if entry.name.isdigit():
-                try:
-                    fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-                except OSError:
-                    continue
-                if int(fields[1]) == self.process.pid:
-                    children.append(int(entry.name))
-        return children
-
-    def kill(self):
-        """SIGKILL the worker and its work horse, as a lost machine would."""
-        horses = self.horses()
-        os.kill(self.process.pid, signal.SIGKILL)
-        for pid in horses:
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-        self.process.wait()
-
-    def stop(self):
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait()
-        self.log.close()
-
-    def output(self) -> str:
-        return self.log_path.read_text(errors="replace")

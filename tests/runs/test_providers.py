@@ -1,7 +1,9 @@
 """The OpenAI-compatible provider against a local fake server: success, retries, failure and timeout."""
 import pytest
 
-from .conftest import EXAMPLE_START
+from ..contract_examples import RUN_START_EXAMPLE as EXAMPLE_START
+
+pytestmark = pytest.mark.backends("sqlite", "postgresql", "production")
 
 
 @pytest.fixture

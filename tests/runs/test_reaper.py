@@ -1,14 +1,15 @@
-"""The reaper on the embedded default, `flask runs reap`, and two concurrent starts on PostgreSQL."""
-import threading
+"""The reaper on the embedded default and on the production deployment, and `flask runs reap`.
+(Concurrent starts: test_run_races.py.)"""
 from datetime import timedelta
 
 import pytest
-import requests
 
 from seecodes import clock
 from seecodes.runs import dispatch
 
 from .conftest import reap_now
+
+pytestmark = pytest.mark.backends("sqlite", "postgresql", "production")
 
 STALE = 120
 TIMEOUT = 600
@@ -38,6 +39,7 @@ def test_logs_are_readable_while_the_run_is_going(runs, served, funded, hanging)
     assert logs.status_code == 200 and "processing_remote:" in logs.text and "succeeded" not in logs.text
 
 
+@pytest.mark.backends("sqlite", "postgresql")  # the embedded executor's own rule
 def test_a_queued_run_lost_in_a_restart_ends_failed_and_refunded(app, runs, served, funded, credits_of,
                                                                  monkeypatch):
     monkeypatch.setattr(dispatch, "submit", lambda app, run_id: None)  # the process died before running it
@@ -57,24 +59,3 @@ def test_flask_runs_reap_reports_what_it_did(app, runs, served, funded, hanging)
     result = app.test_cli_runner().invoke(args=["runs", "reap"])
     assert result.exit_code == 0, result.output
     assert f"failed {run_id}" in result.output and "reaped: 1 failed and refunded, 0 re-queued" in result.output
-
-
-@pytest.mark.parametrize("backend", ["postgresql"])
-def test_two_concurrent_starts_queue_the_run_once(runs, served, funded, permit, credits_of, usage_of, backend):
-    run_id, _ = runs.prepared()
-    barrier = threading.Barrier(2)
-    answers = []
-
-    def start():
-        barrier.wait()
-        answers.append(requests.post(f"{served}/v1/tasks/{run_id}/start", json={"userPrompt": "go"},
-                                     headers={"Authorization": f"Bearer {permit}"}, timeout=30))
-
-    threads = [threading.Thread(target=start) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert sorted(answer.status_code for answer in answers) == [200, 409]
-    assert [kind for kind, *_ in usage_of(run_id)] == ["task_run"]
-    assert runs.wait(run_id)["status"] == "succeeded"

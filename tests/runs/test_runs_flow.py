@@ -1,23 +1,28 @@
-"""Runs on the embedded default (in-process executor, local storage), on SQLite and on PostgreSQL."""
+"""The run flow on the embedded default (in-process executor, local storage) on SQLite and PostgreSQL, and on the
+production deployment (RQ worker subprocess, S3)."""
 import io
 import zipfile
 
 import pytest
 import requests
 
+from seecodes import storage
 from seecodes.runs import rules
 
-from ..helpers import bearer
-from .conftest import EXAMPLE_START, LIST_MD
+from ..contract_examples import RUN_START_EXAMPLE as EXAMPLE_START
+from ..helpers import assert_envelope, bearer
+from .conftest import LIST_MD
+
+pytestmark = pytest.mark.backends("sqlite", "postgresql", "production")
 
 
-def test_whole_flow_offline_over_real_http(runs, served, funded, credits_of, usage_of):
+def test_whole_flow_offline_over_real_http(app, runs, served, funded, credits_of, usage_of):
     init = runs.init()
     assert init.status_code == 200
     document = init.get_json()
     run_id = document["runId"]
     assert document["ok"] is True and set(document["uploads"]) == {"list.md"}
-    assert document["prefix"] == f"runs/{run_id}/input/" and document["bucket"] == "local"
+    assert document["prefix"] == f"runs/{run_id}/input/" and document["bucket"] == storage.get(app).bucket
     assert runs.upload(document["uploads"]["list.md"], LIST_MD).status_code == 200
 
     started = runs.start(run_id)
@@ -68,10 +73,10 @@ def test_init_defaults_files_to_list_md(runs):
     ["list.md", "list.md"], [f"f{i}.md" for i in range(21)], [], [42],
 ], ids=["traversal", "slash", "backslash", "empty", "dot", "dotdot", "too-long", "nul", "control", "duplicate",
         "too-many", "none", "not-a-string"])
+@pytest.mark.backends("sqlite")  # a rule on the body: no database or deployment changes it
 def test_init_refuses_unacceptable_file_names(runs, files):
-    answer = runs.init({"model": "strict light", "files": files})
-    assert answer.status_code == 422
-    assert answer.get_json()["error"] == "validation_failed" and "files" in answer.get_json()["errors"]
+    assert "files" in assert_envelope(runs.init({"model": "strict light", "files": files}), 422,
+                                      "validation_failed")["errors"]
 
 
 def test_init_accepts_a_name_of_255_characters(runs):
@@ -79,29 +84,24 @@ def test_init_accepts_a_name_of_255_characters(runs):
 
 
 def test_init_refuses_an_unknown_model(runs):
-    answer = runs.init({"model": "no such model"})
-    assert answer.status_code == 422 and "model" in answer.get_json()["errors"]
+    assert "model" in assert_envelope(runs.init({"model": "no such model"}), 422, "validation_failed")["errors"]
 
 
 def test_start_before_uploads_is_409_naming_the_missing_files(runs, served, funded):
     document = runs.init({"model": "strict light", "files": ["list.md", "notes.md"]}).get_json()
     runs.upload(document["uploads"]["list.md"], LIST_MD)
-    answer = runs.start(document["runId"])
-    assert answer.status_code == 409
-    assert answer.get_json()["error"] == "uploads_incomplete" and answer.get_json()["missingFiles"] == ["notes.md"]
+    assert assert_envelope(runs.start(document["runId"]), 409, "uploads_incomplete")["missingFiles"] == ["notes.md"]
 
 
 def test_second_start_is_409(runs, served, funded):
     run_id = runs.started()
-    again = runs.start(run_id)
-    assert again.status_code == 409 and again.get_json()["error"] == "run_already_started"
+    assert_envelope(runs.start(run_id), 409, "run_already_started")
 
 
 def test_start_without_enough_credits_is_402_and_charges_nothing(runs, served, installation_id, credits_of,
                                                                  usage_of, grant):
     run_id, _ = runs.prepared()
-    answer = runs.start(run_id)
-    assert answer.status_code == 402 and answer.get_json()["error"] == "insufficient_credits"
+    assert_envelope(runs.start(run_id), 402, "insufficient_credits")
     assert credits_of(installation_id) == 0 and usage_of(run_id) == []
     assert runs.status(run_id).get_json()["status"]["status"] == "initialized"
     grant(installation_id, 100)
@@ -111,21 +111,18 @@ def test_start_without_enough_credits_is_402_and_charges_nothing(runs, served, i
 def test_input_beyond_the_models_context_is_413(runs, served, funded, add_model):
     add_model("tiny", provider="offline", max_context=50)
     run_id, _ = runs.prepared({"big.md": b"word " * 200}, model="tiny")
-    answer = runs.start(run_id, {"userPrompt": "summarise"})
-    assert answer.status_code == 413
-    assert answer.get_json()["error"] == "input_exceeds_context" and answer.get_json()["maxContext"] == 50
+    assert assert_envelope(runs.start(run_id, {"userPrompt": "summarise"}), 413, "input_exceeds_context")["maxContext"] == 50
 
 
 def test_start_naming_another_model_is_422(runs, served, funded):
     run_id, _ = runs.prepared()
     answer = runs.start(run_id, {"model": "other", "userPrompt": "x"})
-    assert answer.status_code == 422 and "model" in answer.get_json()["errors"]
+    assert "model" in assert_envelope(answer, 422, "validation_failed")["errors"]
 
 
 def test_output_is_409_until_the_run_succeeded(runs, served):
     run_id, _ = runs.prepared()
-    answer = runs.output(run_id)
-    assert answer.status_code == 409 and answer.get_json()["error"] == "run_not_succeeded"
+    assert_envelope(runs.output(run_id), 409, "run_not_succeeded")
 
 
 def test_status_of_a_new_run_is_initialized(runs):
@@ -138,9 +135,9 @@ def test_a_permit_of_another_task_gets_403(runs, client, jira):
     run_id = runs.init().get_json()["runId"]
     other = jira.permit(task_id="AUTH-129")
     for path in (f"/v1/tasks/{run_id}", f"/v1/tasks/{run_id}/logs", f"/v1/tasks/{run_id}/output"):
-        answer = client.get(path, headers=bearer(other))
-        assert answer.status_code == 403 and answer.get_json()["error"] == "permit_binding_mismatch"
-    assert client.post(f"/v1/tasks/{run_id}/start", json={}, headers=bearer(other)).status_code == 403
+        assert_envelope(client.get(path, headers=bearer(other)), 403, "permit_binding_mismatch")
+    assert_envelope(client.post(f"/v1/tasks/{run_id}/start", json={}, headers=bearer(other)), 403,
+                    "permit_binding_mismatch")
 
 
 def test_a_permit_of_another_tenant_gets_404(runs, client, signer):
@@ -151,10 +148,9 @@ def test_a_permit_of_another_tenant_gets_404(runs, client, signer):
 
     run_id = runs.init().get_json()["runId"]
     stranger = JiraSession(client, signer, new_installation_id(), str(uuid.uuid4()), "557058:mallory").permit()
-    answer = client.get(f"/v1/tasks/{run_id}", headers=bearer(stranger))
-    assert answer.status_code == 404 and answer.get_json()["error"] == "run_not_found"
+    assert_envelope(client.get(f"/v1/tasks/{run_id}", headers=bearer(stranger)), 404, "run_not_found")
 
 
 def test_an_unknown_run_is_404(runs):
-    assert runs.status("run_" + "0" * 24).status_code == 404
-    assert runs.status("not-a-run-id").status_code == 404
+    assert_envelope(runs.status("run_" + "0" * 24), 404, "run_not_found")
+    assert_envelope(runs.status("not-a-run-id"), 404, "run_not_found")

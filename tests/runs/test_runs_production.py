@@ -1,8 +1,10 @@
 """Runs on the production configuration: PostgreSQL, Redis with `python -m seecodes.runs.worker` subprocesses,
 and S3 through boto3 against moto's server."""
 import io
+import time
 import zipfile
 from datetime import timedelta
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
@@ -10,24 +12,26 @@ from rq.job import Job, JobStatus
 
 from seecodes import clock
 
-from .conftest import LIST_MD, S3_BUCKET, WorkerProcess, production_overrides, reap_now
+from ..helpers import assert_envelope
+from ..production import S3_BUCKET, WorkerProcess
+from .conftest import LIST_MD, reap_now
+
+pytestmark = pytest.mark.backends("production")
 
 
 @pytest.fixture
-def backend():
-    return "postgresql"
+def worker(production_worker):
+    return production_worker
 
 
-@pytest.fixture
-def app_overrides(moto_url, redis_db):
-    return production_overrides(moto_url)
-
-
-@pytest.fixture(scope="module")
-def worker(pg_schema, moto_url, redis_db, tmp_path_factory):
-    process = WorkerProcess(tmp_path_factory.mktemp("worker"), moto_url)
-    yield process
-    process.stop()
+def job_status(connection, run_id, expected, limit=10.0):
+    """RQ's status of the run's job once it is `expected` (RQ records the job's end just after the run's)."""
+    deadline = time.monotonic() + limit
+    while True:
+        status = Job.fetch(run_id, connection=connection).get_status()
+        if status == expected or time.monotonic() > deadline:
+            return status
+        time.sleep(0.02)
 
 
 def use_queue(app, name):
@@ -49,24 +53,38 @@ def test_whole_flow_on_s3_with_an_rq_worker(runs, worker, funded, credits_of, re
     archive = zipfile.ZipFile(io.BytesIO(requests.get(status["resultZipUrl"], timeout=10).content))
     assert sorted(archive.namelist()) == ["log.txt", "output.md"]
     assert credits_of(funded) == 1000 - started["estimatedCredits"]
-    assert Job.fetch(run_id, connection=redis_db).get_status() == JobStatus.FINISHED
+    assert job_status(redis_db, run_id, JobStatus.FINISHED) == JobStatus.FINISHED
 
 
-def test_start_checks_s3_uploads_with_head_object(runs, funded):
-    run_id = runs.init().get_json()["runId"]
-    answer = runs.start(run_id)
-    assert answer.status_code == 409 and answer.get_json()["missingFiles"] == ["list.md"]
+def test_start_refuses_until_the_s3_upload_exists(runs, worker, funded):
+    init = runs.init().get_json()
+    body = assert_envelope(runs.start(init["runId"]), 409, "uploads_incomplete")
+    assert body["missingFiles"] == ["list.md"]
+    assert runs.upload(init["uploads"]["list.md"], LIST_MD).status_code == 200
+    assert runs.start(init["runId"]).status_code == 200
+    assert runs.wait(init["runId"])["status"] == "succeeded"
+
+
+def test_presigned_urls_expire_after_the_configured_lifetime(app, runs, worker, funded):
+    app.config["SEECODES_STORAGE_URL_TTL_SECONDS"] = 120
+    init = runs.init().get_json()
+    assert parse_qs(urlsplit(init["uploads"]["list.md"]).query)["X-Amz-Expires"] == ["120"]
+    assert runs.upload(init["uploads"]["list.md"], LIST_MD).status_code == 200
+    assert runs.start(init["runId"]).status_code == 200
+    status = runs.wait(init["runId"])
+    assert status["status"] == "succeeded", worker.output()
+    assert parse_qs(urlsplit(status["resultZipUrl"]).query)["X-Amz-Expires"] == ["120"]
 
 
 def test_redis_down_at_start_is_503_and_charges_nothing(app, runs, funded, credits_of, usage_of):
-    from ..conftest import REDIS_URL
     from bench.common import free_port
+
+    from ..production import REDIS_URL
 
     run_id, _ = runs.prepared()
     app.config["REDIS_URL"] = f"redis://127.0.0.1:{free_port()}/13"
     app.extensions.pop("seecodes.redis", None)
-    answer = runs.start(run_id)
-    assert answer.status_code == 503 and answer.get_json()["error"] == "queue_unavailable"
+    assert_envelope(runs.start(run_id), 503, "queue_unavailable")
     assert credits_of(funded) == 1000 and usage_of(run_id) == []
     assert runs.status(run_id).get_json()["status"]["status"] == "initialized"
 
@@ -83,7 +101,7 @@ def test_a_failing_provider_fails_the_run_refunds_and_fails_the_rq_job(runs, wor
     status = runs.wait(run_id)
     assert status["status"] == "failed" and "HTTP 500" in status["error"]
     assert credits_of(funded) == 1000
-    assert Job.fetch(run_id, connection=redis_db).get_status() == JobStatus.FAILED
+    assert job_status(redis_db, run_id, JobStatus.FAILED) == JobStatus.FAILED
 
 
 def test_a_job_over_its_timeout_ends_failed_and_refunded(app, runs, worker, funded, hanging, credits_of):

@@ -25,7 +25,8 @@ def cli(app):
 
 
 @pytest.fixture
-def installation_id():
+def fresh_installation_id():
+    """An installation ARI the backend has not seen yet."""
     return new_installation_id()
 
 
@@ -37,16 +38,16 @@ def _installation(in_app, installation_id):
     return in_app(read)
 
 
-def test_installations_create_inserts_the_installation(cli, in_app, installation_id):
-    result = cli("installations", "create", "--installation-id", installation_id, "--cloud-id", "site-1",
+def test_installations_create_inserts_the_installation(cli, in_app, fresh_installation_id):
+    result = cli("installations", "create", "--installation-id", fresh_installation_id, "--cloud-id", "site-1",
                  "--site-url", "https://Tenant.atlassian.net/", "--credits", "7")
     assert result.exit_code == 0, result.output
-    assert _installation(in_app, installation_id) == ("site-1", "https://tenant.atlassian.net", 7, "cli")
+    assert _installation(in_app, fresh_installation_id) == ("site-1", "https://tenant.atlassian.net", 7, "cli")
 
 
-def test_installations_create_refuses_a_duplicate(cli, installation_id):
-    cli("installations", "create", "--installation-id", installation_id, "--cloud-id", "site-1")
-    result = cli("installations", "create", "--installation-id", installation_id, "--cloud-id", "site-1")
+def test_installations_create_refuses_a_duplicate(cli, fresh_installation_id):
+    cli("installations", "create", "--installation-id", fresh_installation_id, "--cloud-id", "site-1")
+    result = cli("installations", "create", "--installation-id", fresh_installation_id, "--cloud-id", "site-1")
     assert result.exit_code != 0
     assert "already exists" in result.output
 
@@ -57,26 +58,26 @@ def test_installations_create_refuses_a_malformed_installation_id(cli, in_app):
     assert _installation(in_app, "not-an-ari") is None
 
 
-def test_a_created_installation_is_the_tenant_of_its_forge_tokens(cli, client, signer, installation_id):
-    cli("installations", "create", "--installation-id", installation_id, "--cloud-id", "site-1", "--credits", "9")
-    token = signer.token(installation_id, "site-1", "557058:alice")
+def test_a_created_installation_is_the_tenant_of_its_forge_tokens(cli, client, signer, fresh_installation_id):
+    cli("installations", "create", "--installation-id", fresh_installation_id, "--cloud-id", "site-1", "--credits", "9")
+    token = signer.token(fresh_installation_id, "site-1", "557058:alice")
     key = client.post("/v1/jira/request-key", json={}, headers=bearer(token)).get_json()["requestKey"]
-    me = client.get("/v1/instances/me", headers={**bearer(signer.token(installation_id, "site-1", "557058:alice")),
+    me = client.get("/v1/instances/me", headers={**bearer(signer.token(fresh_installation_id, "site-1", "557058:alice")),
                                                  REQUEST_KEY: key})
     assert me.get_json()["credits"] == 9
 
 
-def test_installations_grant_credits_adds_to_the_balance(cli, in_app, installation_id):
-    cli("installations", "create", "--installation-id", installation_id, "--cloud-id", "site-1", "--credits", "2")
-    result = cli("installations", "grant-credits", "--cloud-id", installation_id, "--credits", "40")
+def test_installations_grant_credits_adds_to_the_balance(cli, in_app, fresh_installation_id):
+    cli("installations", "create", "--installation-id", fresh_installation_id, "--cloud-id", "site-1", "--credits", "2")
+    result = cli("installations", "grant-credits", "--cloud-id", fresh_installation_id, "--credits", "40")
     assert result.exit_code == 0, result.output
-    assert _installation(in_app, installation_id)[2] == 42
+    assert _installation(in_app, fresh_installation_id)[2] == 42
 
 
-def test_installations_grant_credits_finds_the_installation_by_site_cloud_id(cli, in_app, installation_id):
-    cli("installations", "create", "--installation-id", installation_id, "--cloud-id", "site-1")
+def test_installations_grant_credits_finds_the_installation_by_site_cloud_id(cli, in_app, fresh_installation_id):
+    cli("installations", "create", "--installation-id", fresh_installation_id, "--cloud-id", "site-1")
     assert cli("installations", "grant-credits", "--cloud-id", "site-1", "--credits", "5").exit_code == 0
-    assert _installation(in_app, installation_id)[2] == 5
+    assert _installation(in_app, fresh_installation_id)[2] == 5
 
 
 def test_installations_grant_credits_refuses_an_unknown_installation(cli):
@@ -86,9 +87,12 @@ def test_installations_grant_credits_refuses_an_unknown_installation(cli):
 
 
 @pytest.mark.parametrize("credits", ["0", "-3", "many"])
-def test_installations_grant_credits_refuses_a_non_positive_amount(cli, installation_id, credits):
-    cli("installations", "create", "--installation-id", installation_id, "--cloud-id", "site-1")
+def test_installations_grant_credits_refuses_a_non_positive_amount_and_keeps_the_balance(cli, in_app,
+                                                                                        fresh_installation_id,
+                                                                                        credits):
+    cli("installations", "create", "--installation-id", fresh_installation_id, "--cloud-id", "site-1", "--credits", "7")
     assert cli("installations", "grant-credits", "--cloud-id", "site-1", "--credits", credits).exit_code != 0
+    assert _installation(in_app, fresh_installation_id)[2] == 7
 
 
 def test_models_seed_is_idempotent(cli, in_app):
@@ -138,16 +142,16 @@ def test_forge_dev_keys_keeps_an_existing_key(app, cli):
     assert (Path(app.instance_path) / dev.JWKS_FILE).read_text() == jwks
 
 
-def test_forge_dev_token_without_keys_explains_what_to_do(cli, installation_id):
-    result = cli("forge", "dev-token", "--installation-id", installation_id)
+def test_forge_dev_token_without_keys_explains_what_to_do(cli, fresh_installation_id):
+    result = cli("forge", "dev-token", "--installation-id", fresh_installation_id)
     assert result.exit_code != 0
     assert "dev-keys" in result.output
 
 
-def test_forge_dev_token_drives_the_request_key_bootstrap(app, cli, client, installation_id):
+def test_forge_dev_token_drives_the_request_key_bootstrap(app, cli, client, fresh_installation_id):
     cli("forge", "dev-keys")
     app.config["FORGE_JWKS_URL"] = str(Path(app.instance_path) / dev.JWKS_FILE)
-    result = cli("forge", "dev-token", "--installation-id", installation_id, "--cloud-id", "site-1",
+    result = cli("forge", "dev-token", "--installation-id", fresh_installation_id, "--cloud-id", "site-1",
                  "--principal", "557058:alice")
     assert result.exit_code == 0, result.output
     token = result.output.strip()
@@ -156,7 +160,7 @@ def test_forge_dev_token_drives_the_request_key_bootstrap(app, cli, client, inst
     assert response.get_json()["requestKey"].startswith("sc_jira_req_")
 
 
-def test_forge_dev_token_is_refused_by_a_backend_that_trusts_other_keys(app, cli, client, installation_id):
+def test_forge_dev_token_is_refused_by_a_backend_that_trusts_other_keys(app, cli, client, fresh_installation_id):
     cli("forge", "dev-keys")  # the app keeps the test suite's JWKS, which does not hold this key
-    token = cli("forge", "dev-token", "--installation-id", installation_id).output.strip()
+    token = cli("forge", "dev-token", "--installation-id", fresh_installation_id).output.strip()
     assert client.post("/v1/jira/request-key", json={}, headers=bearer(token)).status_code == 401

@@ -1,6 +1,5 @@
 """Every example payload of the contract's security, instance, context, system and model routes round-trips."""
-from ..helpers import NEXT_KEY, bearer
-from .conftest import (
+from ..contract_examples import (
     CONTEXT_EXAMPLE,
     CONTEXT_NOT_FOUND,
     HEALTH_EXAMPLE,
@@ -12,10 +11,10 @@ from .conftest import (
     REQUEST_KEY_EXAMPLE,
     TASK_PERMIT_BODY_EXAMPLE,
     VSCODE_LINK_BODY_EXAMPLE,
-    VSCODE_LINK_EXAMPLE,
-    assert_shape,
-    for_tenant,
+    VSCODE_LINK_ANSWER_EXAMPLE,
 )
+from ..helpers import NEXT_KEY, bearer
+from .conftest import assert_shape, for_tenant
 
 
 def _link(jira, tenant, **changes):
@@ -55,7 +54,7 @@ def test_instances_me_answers_the_whole_example_envelope(licensed_jira, tenant):
 
 def test_vscode_link_example_round_trips(jira, tenant):
     body = _link(jira, tenant)
-    assert_shape(VSCODE_LINK_EXAMPLE, body)
+    assert_shape(VSCODE_LINK_ANSWER_EXAMPLE, body)
     assert body["launchCode"].startswith("sc_launch_")
     assert body["vscodeUrl"].startswith("vscode://eprojac.seecodes-task-runner/project/AUTH/task/AUTH-128?code=")
 
@@ -127,4 +126,4 @@ def test_models_example_round_trips(client):
 
 def test_unknown_body_fields_are_ignored(jira, tenant):
     body = _link(jira, tenant, futureField={"nested": True}, anotherOne=7)
-    assert_shape(VSCODE_LINK_EXAMPLE, body)
+    assert_shape(VSCODE_LINK_ANSWER_EXAMPLE, body)

@@ -6,8 +6,7 @@ from seecodes.extensions import db
 from seecodes.installations import service as installations
 from seecodes.installations.models import Installation
 
-from ..helpers import JiraSession
-from .conftest import assert_envelope
+from ..helpers import JiraSession, assert_envelope, set_installation_status
 
 
 def _installation(in_app, installation_id):
@@ -52,7 +51,7 @@ def test_later_tokens_reuse_the_installation(jira, in_app):
 def test_provisioning_survives_a_refused_request_key(client, jira, other_jira, tenant, in_app):
     other_jira.bootstrap()
     response = client.get("/v1/instances/me", headers={**jira.auth(), "X-SeeCodes-Jira-Request-Key": other_jira.key})
-    assert_envelope(response, 401)
+    assert_envelope(response, 401, "request_key_unknown")
     assert _installation(in_app, tenant["installation_id"]) is not None
 
 
@@ -102,7 +101,7 @@ def test_site_url_hint_contradicting_the_known_site_is_refused(jira):
                                   "https://tenant.atlassian.net:99999", "https://user:pw@tenant.atlassian.net", "//x"])
 def test_malformed_site_url_hint_is_422(jira, hint):
     response = jira.get("/v1/instances/me", query_string={"siteUrlHint": hint})
-    assert_envelope(response, 422)
+    assert_envelope(response, 422, "validation_failed")
 
 
 def test_hint_never_switches_the_tenant(backend_function, other_jira, tenant, other_tenant):
@@ -115,17 +114,13 @@ def test_hint_never_switches_the_tenant(backend_function, other_jira, tenant, ot
 def test_refused_hint_consumes_no_request_key(jira, other_tenant):
     jira.bootstrap()
     key = jira.key
-    assert_envelope(jira.get("/v1/instances/me", query_string={"cloudIdHint": other_tenant["installation_id"]}), 403)
+    assert_envelope(jira.get("/v1/instances/me", query_string={"cloudIdHint": other_tenant["installation_id"]}), 403,
+                    "tenant_mismatch")
     jira.key = key
     assert jira.get("/v1/instances/me").status_code == 200
 
 
-def test_jira_side_of_an_inactive_installation_is_refused(jira, tenant, in_app):
+def test_jira_side_of_an_inactive_installation_is_refused(app, jira, tenant):
     jira.bootstrap()
-
-    def suspend():
-        installations.get_by_installation_id(tenant["installation_id"]).status = "suspended"
-        db.session.commit()
-
-    in_app(suspend)
+    set_installation_status(app, tenant["installation_id"], "suspended")
     assert_envelope(jira.get("/v1/instances/me"), 403, "installation_inactive")

@@ -4,7 +4,8 @@ import pytest
 from seecodes.extensions import db
 
 from ..conftest import make_app
-from .conftest import HEALTH_EXAMPLE, assert_envelope
+from ..contract_examples import HEALTH_EXAMPLE
+from ..helpers import assert_envelope
 
 UNREACHABLE = {
     "sqlite": "sqlite:////nonexistent-folder-for-seecodes-tests/seecodes.db",

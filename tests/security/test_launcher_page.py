@@ -6,7 +6,7 @@ import pytest
 
 from seecodes import ids
 
-from .conftest import assert_envelope
+from ..helpers import assert_envelope
 
 CODE = ids.new_secret("sc_launch_")
 GOOD = {"p": "AUTH", "t": "AUTH-128", "c": CODE}

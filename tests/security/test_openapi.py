@@ -4,7 +4,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from .conftest import CONTRACT_ROUTES
+from ..contract_examples import CONTRACT_ROUTES
 
 HTTP_METHODS = {"get", "post", "put", "patch", "delete"}
 # The schema and the docs read no table: one backend is enough.

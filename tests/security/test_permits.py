@@ -6,15 +6,14 @@ import zlib
 from datetime import timedelta
 
 import pytest
-from itsdangerous import URLSafeTimedSerializer
+from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 
 from seecodes import clock
 from seecodes.extensions import db
-from seecodes.installations import service as installations
 from seecodes.permits import service as permits
 
-from ..helpers import bearer
-from .conftest import PERMIT_ROUTE_BODIES, assert_envelope
+from ..contract_examples import PERMIT_ROUTE_BODIES
+from ..helpers import assert_envelope, bearer, set_installation_status
 
 OWN = {"projectId": "AUTH", "taskId": "AUTH-128"}
 OWN_PAIR = ("AUTH", "AUTH-128")
@@ -59,9 +58,10 @@ def own_permit(jira):
 
 @pytest.fixture
 def run_id(client, own_permit):
-    """A run of the own task when the run routes exist; otherwise an id that names no run."""
+    """A run of the own task, initialized and not uploaded."""
     response = client.post("/v1/tasks/init", json=PERMIT_ROUTE_BODIES["/v1/tasks/init"], headers=bearer(own_permit))
-    return response.get_json()["runId"] if response.status_code == 200 else "run_000000000000000000000000"
+    assert response.status_code == 200, response.get_json()
+    return response.get_json()["runId"]
 
 
 @pytest.fixture
@@ -85,14 +85,32 @@ def _mismatches(client, routes, permit, run_id, expected, only=lambda params: Tr
     return wrong
 
 
-def test_the_own_permit_passes_every_permit_route(client, routes, own_permit, run_id):
-    # The baseline of the table: with the matching permit no route answers 401 or 403.
-    wrong = []
+# What each permit route answers the own permit, with the table's bodies, a fresh tenant and a run that is
+# initialized but not uploaded: (status, error code or None). A new permit route needs its line here.
+OWN_PERMIT_ANSWERS = {
+    ("POST", "/v1/projects/<string:projectId>/indexes/query"): (200, None),
+    ("POST", "/v1/projects/<string:projectId>/indexes/upsert"): (200, None),
+    ("GET", "/v1/tasks/<string:runId>"): (200, None),
+    ("GET", "/v1/tasks/<string:runId>/logs"): (200, None),
+    ("GET", "/v1/tasks/<string:runId>/output"): (409, "run_not_succeeded"),
+    ("POST", "/v1/tasks/<string:runId>/start"): (409, "uploads_incomplete"),
+    ("GET", "/v1/tasks/<string:taskId>/progress"): (200, None),
+    ("POST", "/v1/tasks/<string:taskId>/progress"): (200, None),
+    ("POST", "/v1/tasks/activity-snapshot"): (200, None),
+    ("GET", "/v1/tasks/context"): (404, "Context not found"),
+    ("POST", "/v1/tasks/init"): (200, None),
+}
+
+
+def test_the_own_permit_gets_each_routes_own_answer(client, routes, own_permit, run_id):
+    answers = {}
     for method, rule, _ in routes:
         response = call(client, method, rule, own_permit, run_id)
-        if response.status_code in (401, 403) or response.status_code >= 500:
-            wrong.append((method, rule, response.status_code, response.get_data(as_text=True)[:200]))
-    assert wrong == []
+        body = response.get_json(silent=True) or {}
+        answers[(method, rule)] = (response.status_code, body.get("error"))
+        if response.status_code >= 400:
+            assert_envelope(response, response.status_code, body.get("error"))
+    assert answers == OWN_PERMIT_ANSWERS
 
 
 def test_every_task_route_refuses_a_permit_of_another_task(client, jira, routes, run_id):
@@ -197,14 +215,18 @@ def test_every_permit_route_refuses_a_revoked_permit(client, own_permit, routes,
     assert _refused_everywhere(client, routes, own_permit, run_id, "permit_revoked") == []
 
 
-def test_every_permit_route_refuses_a_permit_of_an_inactive_installation(client, own_permit, routes, run_id,
-                                                                         tenant, in_app):
-    def suspend():
-        installations.get_by_installation_id(tenant["installation_id"]).status = "suspended"
-        db.session.commit()
-
-    in_app(suspend)
+def test_every_permit_route_refuses_a_permit_of_an_inactive_installation(app, client, own_permit, routes, run_id,
+                                                                         tenant):
+    set_installation_status(app, tenant["installation_id"], "suspended")
     assert _refused_everywhere(client, routes, own_permit, run_id, "installation_inactive") == []
+
+
+def test_a_permit_whose_signature_is_older_than_24_hours_is_refused_though_its_row_is_live(client, own_permit,
+                                                                                          monkeypatch):
+    # The app's clock stands still, so the row's expires_at is not reached: only the signed timestamp ages.
+    real = TimestampSigner.get_timestamp
+    monkeypatch.setattr(TimestampSigner, "get_timestamp", lambda self: real(self) + 24 * 3600 + 1)
+    assert_envelope(client.get("/v1/tasks/context", headers=bearer(own_permit)), 401, "permit_expired")
 
 
 def test_a_permit_lasts_24_hours(client, own_permit):

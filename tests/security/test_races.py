@@ -2,22 +2,23 @@
 import pytest
 import requests
 
-from ..helpers import NEXT_KEY, REQUEST_KEY, VSCODE_LINK_EXAMPLE
+from ..helpers import NEXT_KEY, REQUEST_KEY, VSCODE_LINK_EXAMPLE, pool_for, race, raced_statuses
 from ..server import serve
-from .conftest import jira_headers, race
+from .conftest import jira_headers
+
+pytestmark = pytest.mark.backends("sqlite", "postgresql", "production")
 
 PARALLEL = 16
-KEY_ROUNDS = {"postgresql": 20, "sqlite": 5}
-CODE_ROUNDS = {"postgresql": 10, "sqlite": 3}
+KEY_ROUNDS = {"postgresql": 20, "production": 10, "sqlite": 5}
+CODE_ROUNDS = {"postgresql": 10, "production": 5, "sqlite": 3}
+_outcomes = raced_statuses
 
 
-def _outcomes(results):
-    failures = [r for r in results if isinstance(r, Exception)]
-    assert not failures, failures
-    return sorted(r.status_code for r in results)
+@pytest.fixture
+def app_overrides():
+    return pool_for(PARALLEL)
 
 
-@pytest.mark.parametrize("backend", ["postgresql", "sqlite"])
 def test_parallel_requests_with_one_key_have_exactly_one_winner(app, jira, backend):
     key = jira.bootstrap()
     with serve(app) as base:
@@ -31,7 +32,6 @@ def test_parallel_requests_with_one_key_have_exactly_one_winner(app, jira, backe
             key = winner.headers[NEXT_KEY]
 
 
-@pytest.mark.parametrize("backend", ["postgresql", "sqlite"])
 def test_parallel_exchanges_of_one_code_have_exactly_one_winner(app, jira, backend):
     app.config["SEECODES_EXCHANGE_RATE_LIMIT"] = 10**6
     with serve(app) as base:
@@ -46,7 +46,6 @@ def test_parallel_exchanges_of_one_code_have_exactly_one_winner(app, jira, backe
             assert {r.json()["error"] for r in results if r.status_code == 401} == {"launch_code_replayed"}
 
 
-@pytest.mark.parametrize("backend", ["postgresql", "sqlite"])
 def test_parallel_bootstraps_of_one_chain_leave_exactly_one_live_key(app, client, jira, backend):
     parallel = 8
     with serve(app) as base:

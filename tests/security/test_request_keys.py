@@ -10,8 +10,8 @@ from seecodes import clock, ids
 from seecodes.extensions import db
 from seecodes.request_keys.models import RequestKey
 
-from ..helpers import NEXT_KEY, REQUEST_KEY, JiraSession
-from .conftest import assert_envelope, jira_headers
+from ..helpers import NEXT_KEY, REQUEST_KEY, JiraSession, assert_envelope
+from .conftest import jira_headers
 
 
 def _me(client, session, key=None):
@@ -103,7 +103,7 @@ def test_next_key_expiry_header_is_epoch_seconds_utc(client, jira, local_time_no
 def test_another_tenants_key_is_refused(client, jira, other_jira):
     jira.bootstrap()
     foreign = other_jira.bootstrap()
-    assert_envelope(_me(client, jira, foreign), 401)
+    assert_envelope(_me(client, jira, foreign), 401, "request_key_unknown")
 
 
 def test_another_tenants_key_is_not_consumed_by_the_attempt(client, jira, other_jira):
@@ -124,12 +124,12 @@ def test_use_of_another_tenants_key_is_recorded(client, jira, other_jira, tenant
 def test_another_users_key_is_refused(client, signer, jira, tenant):
     bob = JiraSession(client, signer, tenant["installation_id"], tenant["cloud_id"], "557058:bob")
     jira.bootstrap()
-    assert_envelope(_me(client, jira, bob.bootstrap()), 401)
+    assert_envelope(_me(client, jira, bob.bootstrap()), 401, "request_key_unknown")
 
 
 def test_a_token_without_principal_cannot_use_a_users_key(client, signer, jira, tenant):
     backend_function = JiraSession(client, signer, tenant["installation_id"], tenant["cloud_id"], None)
-    assert_envelope(_me(client, backend_function, jira.bootstrap()), 401)
+    assert_envelope(_me(client, backend_function, jira.bootstrap()), 401, "request_key_unknown")
 
 
 def test_session_chains_are_independent(client, signer, tenant):
@@ -160,14 +160,14 @@ def test_rebootstrap_of_one_session_leaves_the_others_key_working(client, signer
 
 def test_malformed_session_id_is_422(client, jira):
     response = client.post("/v1/jira/request-key", json={"sessionId": "<script>"}, headers=jira.auth())
-    assert_envelope(response, 422)
+    assert "sessionId" in assert_envelope(response, 422, "validation_failed")["errors"]
 
 
 def test_a_failed_route_consumes_nothing(client, jira):
     key = jira.bootstrap()
     refused = client.post("/v1/security/vscode-link", headers=jira_headers(jira, key),
                           json={"projectId": "AUTH", "taskId": "AUTH-128", "expirationDays": 0})
-    body = assert_envelope(refused, 422)
+    body = assert_envelope(refused, 422, "validation_failed")
     assert "expirationDays" in body["errors"]
     assert NEXT_KEY not in refused.headers
     assert _me(client, jira, key).status_code == 200
@@ -181,20 +181,32 @@ def test_a_forbidden_route_consumes_nothing(client, jira):
     assert _me(client, jira, key).status_code == 200
 
 
-def test_a_failed_route_leaves_no_half_written_work(client, jira, in_app):
+def test_a_route_failing_after_its_writes_leaves_no_half_written_work(client, jira, in_app, monkeypatch):
+    from seecodes.errors import Unavailable
+    from seecodes.launch_codes import service as launch_codes
     from seecodes.launch_codes.models import LaunchCode
+    from seecodes.task_context.models import TaskContext
+
+    def fail_after_writing(*args):
+        db.session.flush()  # the context and the code are in the database's transaction now
+        assert db.session.execute(select(LaunchCode)).all() and db.session.execute(select(TaskContext)).all()
+        raise Unavailable("Storage went away mid-route.", code="storage_unavailable")
 
     key = jira.bootstrap()
-    client.post("/v1/security/vscode-link", headers=jira_headers(jira, key),
-                json={"projectId": "AUTH", "taskId": "AUTH-128", "expirationDays": 15,
-                      "jiraContext": {"title": "never stored"}})
+    monkeypatch.setattr(launch_codes, "launcher_urls", fail_after_writing)
+    refused = client.post("/v1/security/vscode-link", headers=jira_headers(jira, key),
+                          json={"projectId": "AUTH", "taskId": "AUTH-128", "jiraContext": {"title": "never stored"}})
+    assert_envelope(refused, 503, "storage_unavailable")
     assert in_app(lambda: db.session.execute(select(LaunchCode)).all()) == []
+    assert in_app(lambda: db.session.execute(select(TaskContext)).all()) == []
+    monkeypatch.undo()
+    assert _me(client, jira, key).status_code == 200  # and the key was not consumed
 
 
 def test_a_bad_forge_token_consumes_nothing(client, jira):
     key = jira.bootstrap()
     response = client.get("/v1/instances/me", headers={"Authorization": "Bearer garbage", REQUEST_KEY: key})
-    assert_envelope(response, 401)
+    assert_envelope(response, 401, "forge_token_invalid")
     assert _me(client, jira, key).status_code == 200
 
 

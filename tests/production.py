@@ -1,0 +1,124 @@
+"""The production deployment for tests: moto's S3 server, Redis and `python -m seecodes.runs.worker` subprocesses."""
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+PG_URL = os.environ.get("SEECODES_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+REDIS_URL = os.environ.get("SEECODES_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+S3_BUCKET = "seecodes-test-runs"
+AWS_ENV = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1"}
+FAKE_KEY_ENV, FAKE_KEY = "SEECODES_TEST_FAKE_KEY", "sk-test-secret-do-not-log"
+DEFAULT_QUEUE = "seecodes-runs"
+
+
+def production_overrides(moto_url: str, **extra) -> dict:
+    """App config of the production deployment (PostgreSQL comes from the database URL)."""
+    return {"REDIS_URL": REDIS_URL, "SEECODES_STORAGE": "s3", "S3_ENDPOINT_URL": moto_url, "S3_BUCKET": S3_BUCKET,
+            **extra}
+
+
+class MotoServer:
+    """moto's S3 server on a free loopback port, with the test bucket; sets boto3's credential variables."""
+
+    def __init__(self):
+        from moto.server import ThreadedMotoServer
+
+        self.saved = {name: os.environ.get(name) for name in AWS_ENV}
+        os.environ.update(AWS_ENV)
+        self.server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+        self.server.start()
+        host, port = self.server.get_host_and_port()
+        self.url = f"http://{host}:{port}"
+        import boto3
+
+        boto3.client("s3", endpoint_url=self.url, region_name="us-east-1").create_bucket(Bucket=S3_BUCKET)
+
+    def stop(self):
+        self.server.stop()
+        for name, value in self.saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def reset_redis(connection) -> None:
+    """Drop what one test left in Redis (rate-limit counters, caches) but not RQ's own keys: the session's
+    worker is registered there."""
+    doomed = [key for key in connection.scan_iter(count=1000) if not key.startswith(b"rq:")]
+    if doomed:
+        connection.delete(*doomed)
+
+
+def wait_until_idle(connection, queue_name: str = DEFAULT_QUEUE, limit: float = 15.0) -> bool:
+    """Wait until the queue is empty and no job of it is running, so no job outlives its test's rows."""
+    from rq import Queue
+    from rq.registry import StartedJobRegistry
+
+    queue = Queue(queue_name, connection=connection)
+    started = StartedJobRegistry(queue=queue)
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        if queue.count == 0 and started.count == 0:
+            return True
+        time.sleep(0.02)
+    return False
+
+
+class WorkerProcess:
+    """`python -m seecodes.runs.worker` with the production environment."""
+
+    def __init__(self, tmp_path, moto_url, burst=False, **env):
+        instance = tmp_path / "worker-instance"
+        instance.mkdir(exist_ok=True)
+        self.env = {**os.environ, **AWS_ENV, "DATABASE_URL": PG_URL, "REDIS_URL": REDIS_URL,
+                    "SEECODES_STORAGE": "s3", "S3_ENDPOINT_URL": moto_url, "S3_BUCKET": S3_BUCKET,
+                    "SEECODES_SECRET_KEY": "test-secret-key-of-the-worker-process", "SEECODES_INSTANCE_PATH": str(instance),
+                    "SEECODES_REAP_INTERVAL_SECONDS": "3600", "SEECODES_LOG_LEVEL": "WARNING",
+                    "PYTHONPATH": str(ROOT), FAKE_KEY_ENV: FAKE_KEY, **env}
+        self.log_path = tmp_path / f"worker-{time.monotonic_ns()}.log"
+        args = [sys.executable, "-m", "seecodes.runs.worker"] + (["--burst"] if burst else [])
+        self.log = open(self.log_path, "wb")
+        self.process = subprocess.Popen(args, cwd=ROOT, env=self.env, stdout=self.log, stderr=subprocess.STDOUT,
+                                        start_new_session=True)
+
+    def horses(self) -> list[int]:
+        """Work-horse pids: RQ forks them into process groups of their own, so list children by parent pid."""
+        children = []
+        for entry in Path("/proc").iterdir():
+            if entry.name.isdigit():
+                try:
+                    fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+                except OSError:
+                    continue
+                if int(fields[1]) == self.process.pid:
+                    children.append(int(entry.name))
+        return children
+
+    def kill(self):
+        """SIGKILL the worker and its work horse, as a lost machine would."""
+        horses = self.horses()
+        os.kill(self.process.pid, signal.SIGKILL)
+        for pid in horses:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        self.process.wait()
+
+    def stop(self):
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+        self.log.close()
+
+    def output(self) -> str:
+        return self.log_path.read_text(errors="replace")
