@@ -22,6 +22,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     register_extensions(app)
     register_blueprints(app)
     register_error_handlers(app)
+    register_json_input(app)
     register_proxy_fix(app)
     register_cli(app)
     return app
@@ -86,6 +87,12 @@ def register_blueprints(app: Flask) -> None:
     from .resources import register
 
     register(app, api)
+
+
+def register_json_input(app: Flask) -> None:
+    from .json_input import register
+
+    register(app)
 
 
 def register_proxy_fix(app: Flask) -> None:

@@ -9,6 +9,8 @@ SESSION_ID = validate.Regexp(r"^[A-Za-z0-9._:-]{1,128}$", error="Letters, digits
 
 
 class RequestKeyBodySchema(HintsSchema):
+    BODY_OPTIONAL = True  # the contract: "accepts an optional body"
+
     sessionId = ma.fields.String(allow_none=True, validate=SESSION_ID,
                                  metadata={"description": "Optional: a separate key chain per Jira app session"})
 

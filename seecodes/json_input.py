@@ -1,0 +1,175 @@
+"""The one place request bodies, query strings and path parameters are read as JSON and text, safely.
+
+Every JSON route, the guards' hint reading and webargs go through ``SafeRequest.get_json``: a body is
+parsed once, before any work, with bounded nesting and number sizes; text PostgreSQL cannot store (NUL,
+unpaired surrogates) is refused with 422 naming the field, so both backends behave the same.
+"""
+import json
+import re
+
+from flask import Flask, Request, request
+from flask.json.provider import DefaultJSONProvider
+from webargs import core
+from webargs.flaskparser import FlaskParser
+from werkzeug.exceptions import RequestEntityTooLarge
+
+from .errors import DomainError, Invalid
+
+MAX_DEPTH = 64  # arrays/objects inside each other; far above any payload of the contract
+MAX_NUMBER_CHARS = 64  # digits of one JSON number; Python's own limit (4,300) fails deep in the parser
+BAD_TEXT = re.compile("[\x00\ud800-\udfff]")
+BAD_TEXT_MESSAGE = "Must not contain NUL characters or unpaired UTF-16 surrogates."
+WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+NOT_JSON_DETAIL = "Send the body as JSON with Content-Type: application/json."
+# Blueprints that take raw bytes (signed uploads) rather than JSON.
+RAW_BODY_BLUEPRINTS = frozenset({"storage"})
+# The disabled telemetry route answers 410 whatever it is sent.
+UNREAD_BODY_ENDPOINTS = frozenset({"telemetry.TelemetryEvents"})
+
+
+class InvalidJSON(DomainError):
+    status, code = 400, "invalid_json"
+
+
+class UnsupportedMediaType(DomainError):
+    status, code = 415, "unsupported_media_type"
+
+
+class _TooComplex(ValueError):
+    """Raised inside the parser; a ValueError so werkzeug treats it as any other parse failure."""
+
+
+def _parse_number(text: str):
+    if len(text) > MAX_NUMBER_CHARS:
+        raise _TooComplex(f"A number has more than {MAX_NUMBER_CHARS} characters.")
+    return text
+
+
+def _int(text: str) -> int:
+    return int(_parse_number(text))
+
+
+def _float(text: str) -> float:
+    return float(_parse_number(text))
+
+
+def loads(data):
+    """json.loads with bounded numbers; RecursionError (deep nesting) becomes a ValueError too."""
+    try:
+        return json.loads(data, parse_int=_int, parse_float=_float)
+    except RecursionError:
+        raise _TooComplex(f"Nesting deeper than {MAX_DEPTH} levels.") from None
+
+
+class SafeJSONProvider(DefaultJSONProvider):
+    """The app's JSON provider: Flask hands it to every request as ``json_module``, so get_json uses it."""
+
+    def loads(self, s, **kwargs):
+        return loads(s)
+
+
+def text_problems(document, check_text: bool = True) -> dict[str, list[str]] | None:
+    """The first place (dotted path) holding refused text, else None; 400 for nesting deeper than MAX_DEPTH.
+    Iterative, so a document at the nesting limit cannot exhaust the stack."""
+    stack = [(document, "", 0)]
+    while stack:
+        value, path, depth = stack.pop()
+        if isinstance(value, str):
+            if check_text and BAD_TEXT.search(value):
+                return {path or "_schema": [BAD_TEXT_MESSAGE]}
+        elif isinstance(value, dict):
+            if depth >= MAX_DEPTH:
+                raise InvalidJSON(f"The JSON body nests deeper than {MAX_DEPTH} levels.")
+            for key, item in value.items():
+                child = f"{path}.{key}" if path else str(key)
+                if check_text and BAD_TEXT.search(key):
+                    return {path or "_schema": [f"A key {BAD_TEXT_MESSAGE[0].lower()}{BAD_TEXT_MESSAGE[1:]}"]}
+                stack.append((item, child, depth + 1))
+        elif isinstance(value, list):
+            if depth >= MAX_DEPTH:
+                raise InvalidJSON(f"The JSON body nests deeper than {MAX_DEPTH} levels.")
+            stack.extend((item, f"{path}.{index}" if path else str(index), depth + 1)
+                         for index, item in enumerate(value))
+    return None
+
+
+class SafeRequest(Request):
+    def on_json_loading_failed(self, e):
+        if e is None:
+            raise UnsupportedMediaType(NOT_JSON_DETAIL)
+        if isinstance(e, _TooComplex):
+            raise InvalidJSON(f"The body is not acceptable JSON: {e}")
+        raise InvalidJSON("The body is not valid JSON (UTF-8).")
+
+    def has_body(self) -> bool:
+        if self.content_length:
+            return True
+        return self.content_length is None and "chunked" in self.headers.get("Transfer-Encoding", "").lower()
+
+
+def _read_chunked_body() -> None:
+    """A chunked body has no Content-Length: read it up to the limit plus one byte, so an oversized one is
+    413 rather than silently cut at the limit (werkzeug's LimitedStream stops there without an error)."""
+    environ = request.environ
+    if request.content_length is not None or "wsgi.input_terminated" not in environ:
+        return
+    limit = request.max_content_length
+    stream, parts, size = environ["wsgi.input"], [], 0
+    while True:
+        chunk = stream.read(64 * 1024)
+        if not chunk:
+            break
+        parts.append(chunk)
+        size += len(chunk)
+        if limit is not None and size > limit:
+            raise RequestEntityTooLarge()
+    request._cached_data = b"".join(parts)
+
+
+def check_request() -> None:
+    """before_request: path parameters and query strings hold storable text; a JSON body parses."""
+    if request.routing_exception is not None:
+        return
+    for name, value in (request.view_args or {}).items():
+        if isinstance(value, str) and BAD_TEXT.search(value):
+            raise Invalid(f"{name}: {BAD_TEXT_MESSAGE}", errors={name: [BAD_TEXT_MESSAGE]})
+    for name, value in request.args.items(multi=True):
+        if BAD_TEXT.search(name) or BAD_TEXT.search(value):
+            raise Invalid(f"{name}: {BAD_TEXT_MESSAGE}", errors={name: [BAD_TEXT_MESSAGE]})
+    if request.blueprint in RAW_BODY_BLUEPRINTS or request.endpoint in UNREAD_BODY_ENDPOINTS:
+        return
+    if request.method not in WRITE_METHODS or not request.has_body():
+        return
+    if request.is_json:
+        _read_chunked_body()
+        document = request.get_json()
+        # Cheap pre-test: NUL and surrogates can only come from \u escapes or raw surrogate bytes.
+        raw = request.get_data(cache=True)
+        problems = text_problems(document, check_text=b"\\u" in raw or b"\xed" in raw)
+        if problems:
+            field = next(iter(problems))
+            raise Invalid(f"{field}: {BAD_TEXT_MESSAGE}", errors=problems)
+
+
+class JSONBodyParser(FlaskParser):
+    """webargs reads JSON through SafeRequest (parsed once, cached); a body that is not JSON is 415, and a
+    write route whose body schema is not marked BODY_OPTIONAL refuses a missing body (400 invalid_json)."""
+
+    def _raw_load_json(self, req):
+        if not req.has_body():
+            return core.missing
+        if not req.is_json:
+            raise UnsupportedMediaType(NOT_JSON_DETAIL)
+        return req.get_json()
+
+    def load_json(self, req, schema):
+        data = self._raw_load_json(req)
+        if data is core.missing and not getattr(schema, "BODY_OPTIONAL", False):
+            raise InvalidJSON("This route needs a JSON body (Content-Type: application/json); none was sent.")
+        return data
+
+
+def register(app: Flask) -> None:
+    app.json = SafeJSONProvider(app)
+    app.request_class = SafeRequest
+    app.before_request(check_request)
