@@ -4,11 +4,42 @@ from marshmallow import validate
 
 from ..extensions import Schema
 
-JIRA_ID = validate.Regexp(
+class FullMatch(validate.Regexp):
+    """Regexp that must match the whole value: marshmallow's uses re.match, where `$` also accepts a
+    trailing newline ("PRJ\\n"). The pattern keeps its ^…$ form, which is what the OpenAPI document shows."""
+
+    def __call__(self, value):
+        if self.regex.fullmatch(value) is None:
+            raise ma.ValidationError(self._format_error(value))
+        return value
+
+
+class StrictBoolean(ma.fields.Boolean):
+    """Only JSON true/false: no "yes", 0 or 1."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, bool):
+            raise self.make_error("invalid")
+        return value
+
+
+class StrictInteger(ma.fields.Integer):
+    """Only JSON integers: no strings, floats (5.0) or booleans (which Python counts as integers)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(strict=True, **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise self.make_error("invalid")
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
+JIRA_ID = FullMatch(
     r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,254}$",
     error="Must be a Jira project or issue key/id: letters, digits, '_', '.', '-' (at most 255).",
 )
-ACCOUNT_ID = validate.Regexp(r"^[A-Za-z0-9:_-]{1,128}$", error="Must be an Atlassian account id.")
+ACCOUNT_ID = FullMatch(r"^[A-Za-z0-9:_-]{1,128}$", error="Must be an Atlassian account id.")
 
 
 def project_id(metadata=None, **kwargs):

@@ -3,9 +3,9 @@ import marshmallow as ma
 from marshmallow import validate
 
 from ...extensions import Schema
-from ..fields import HintsSchema, account_id, project_id, task_id
+from ..fields import FullMatch, HintsSchema, StrictInteger, account_id, project_id, task_id
 
-SESSION_ID = validate.Regexp(r"^[A-Za-z0-9._:-]{1,128}$", error="Letters, digits and . _ : - only (at most 128).")
+SESSION_ID = FullMatch(r"^[A-Za-z0-9._:-]{1,128}$", error="Letters, digits and . _ : - only (at most 128).")
 
 
 class RequestKeyBodySchema(HintsSchema):
@@ -28,7 +28,7 @@ class TaskBindingBodySchema(HintsSchema):
 
 
 class VscodeLinkBodySchema(TaskBindingBodySchema):
-    expirationDays = ma.fields.Integer(load_default=1, validate=validate.Range(min=1, max=14),
+    expirationDays = StrictInteger(load_default=1, validate=validate.Range(min=1, max=14),
                                        metadata={"description": "Launch link lifetime in days (1-14)"})
     jiraContext = ma.fields.Dict(allow_none=True, metadata={"description": "Task context for GET /v1/tasks/context"})
     initialTaiDoc = ma.fields.Dict(allow_none=True, metadata={"description": "Optional editor boot state"})
@@ -57,8 +57,8 @@ class LaunchExchangeBodySchema(Schema):
     taskId = task_id(required=True)
 
 
-LANGUAGE = validate.Regexp(r"^[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8}){0,3}$", error="Must be a language tag such as en or pt-BR.")
-LAUNCH_CODE = validate.Regexp(r"^sc_launch_[A-Za-z0-9_-]{1,100}$", error="Must be a launch code (sc_launch_...).")
+LANGUAGE = FullMatch(r"^[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8}){0,3}$", error="Must be a language tag such as en or pt-BR.")
+LAUNCH_CODE = FullMatch(r"^sc_launch_[A-Za-z0-9_-]{1,100}$", error="Must be a launch code (sc_launch_...).")
 
 
 class LaunchQuerySchema(Schema):

@@ -3,6 +3,7 @@ import marshmallow as ma
 from marshmallow import validate
 
 from ...extensions import Schema
+from ..fields import StrictInteger
 from ...indexes.paths import HASH, normalise_hash, path_problem
 from ...indexes.service import MAX_ITEMS
 
@@ -32,7 +33,7 @@ class ContentHash(ma.fields.String):
 
     def _deserialize(self, value, attr, data, **kwargs):
         value = super()._deserialize(value, attr, data, **kwargs)
-        if not HASH.match(value):
+        if not HASH.fullmatch(value):
             raise ma.ValidationError("Must be 64 hexadecimal characters (a SHA-256 digest).")
         return normalise_hash(value)
 
@@ -67,7 +68,7 @@ class IndexQueryBodySchema(Schema):
 
 class EntrySchema(Schema):
     hash = ContentHash(required=True, metadata={"example": EXAMPLE_HASH})
-    updatedAt = ma.fields.Integer(strict=True, allow_none=True, validate=validate.Range(min=0, max=MAX_EPOCH_MS),
+    updatedAt = StrictInteger(allow_none=True, validate=validate.Range(min=0, max=MAX_EPOCH_MS),
                                   metadata={"description": "Epoch ms; default: the time of the upsert",
                                             "example": 1710000000000})
     short = ma.fields.String(allow_none=True, validate=validate.Length(max=MAX_SHORT_CHARS),

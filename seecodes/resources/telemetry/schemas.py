@@ -5,11 +5,11 @@ import marshmallow as ma
 from marshmallow import validate
 
 from ...extensions import Schema
-from ..fields import HintsSchema, project_id
+from ..fields import FullMatch, HintsSchema, StrictInteger, project_id
 
 MAX_USAGE_LIMIT = 200
-SOURCE = validate.Regexp(r"^[A-Za-z0-9._:-]{1,64}$", error="Letters, digits and . _ : - only (at most 64).")
-CURSOR = validate.Regexp(r"^[1-9][0-9]{0,17}$", error="Must be a nextCursor value from a previous page.")
+SOURCE = FullMatch(r"^[A-Za-z0-9._:-]{1,64}$", error="Letters, digits and . _ : - only (at most 64).")
+CURSOR = FullMatch(r"^[1-9][0-9]{0,17}$", error="Must be a nextCursor value from a previous page.")
 
 
 class UsageQuerySchema(HintsSchema):
@@ -40,7 +40,7 @@ class UsageSchema(Schema):
 
 
 class InstanceMetricsBodySchema(HintsSchema):
-    installedUsersCount = ma.fields.Integer(required=True, strict=True,
+    installedUsersCount = StrictInteger(required=True,
                                             validate=validate.Range(min=0, max=10_000_000),
                                             metadata={"example": 17})
     source = ma.fields.String(allow_none=True, validate=SOURCE, metadata={"example": "forge-hourly-sync"})
