@@ -86,7 +86,9 @@ class CompetitionItemSchema(Schema):
     locAdded = ma.fields.Integer()
     locRemoved = ma.fields.Integer()
     locTotal = ma.fields.Integer()
-    changedFiles = ma.fields.List(ma.fields.String())
+    changedFiles = ma.fields.List(ma.fields.String(), metadata={
+        "description": "At most the first 100 distinct paths sent; changedFilesCount counts them all",
+        "maxItems": 100})
     changedFilesCount = ma.fields.Integer()
     architectureChange = ma.fields.Boolean()
     logicChange = ma.fields.Boolean()
@@ -142,7 +144,12 @@ class TeamCompetitionSchema(Schema):
     projectId = ma.fields.String(allow_none=True)
     startDate = ma.fields.String(required=True, metadata={"description": "The range answered, inclusive"})
     endDate = ma.fields.String(required=True)
-    items = ma.fields.List(ma.fields.Nested(CompetitionItemSchema), required=True)
+    items = ma.fields.List(ma.fields.Nested(CompetitionItemSchema), required=True,
+                           metadata={"description": "In time order; at most the newest 2,000 of the range "
+                                                    "(see itemsTruncated)", "maxItems": 2000})
+    itemsTruncated = ma.fields.Boolean(required=True, metadata={
+        "description": "true when older items of the range were left out; narrow the range or projectId"})
+    totalItems = ma.fields.Integer(required=True, metadata={"description": "Items in the range, answered or not"})
     taskSummaries = ma.fields.List(ma.fields.Nested(TaskSummarySchema), required=True)
     monthBaseline = ma.fields.Nested(MonthBaselineSchema, required=True)
     formula = ma.fields.Nested(FormulaSchema, required=True)
