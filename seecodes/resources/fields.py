@@ -43,19 +43,28 @@ ACCOUNT_ID = FullMatch(r"^[A-Za-z0-9:_-]{1,128}$", error="Must be an Atlassian a
 
 
 def project_id(metadata=None, **kwargs):
-    return ma.fields.String(validate=JIRA_ID, metadata={"example": "AUTH", **(metadata or {})}, **kwargs)
+    return ma.fields.String(validate=JIRA_ID, metadata={"example": "AUTH", "maxLength": 255, **(metadata or {})},
+                            **kwargs)
 
 
 def task_id(metadata=None, **kwargs):
-    return ma.fields.String(validate=JIRA_ID, metadata={"example": "AUTH-128", **(metadata or {})}, **kwargs)
+    return ma.fields.String(validate=JIRA_ID, metadata={"example": "AUTH-128", "maxLength": 255,
+                                                        **(metadata or {})}, **kwargs)
 
 
 def account_id(**kwargs):
-    return ma.fields.String(validate=ACCOUNT_ID, allow_none=True, **kwargs)
+    return ma.fields.String(validate=ACCOUNT_ID, allow_none=True, metadata={"maxLength": 128}, **kwargs)
+
+
+# Hints are cloud ids, installation ARIs and site URLs: printable ASCII, so the longest documented query
+# string stays far below gunicorn's request-line limit even when every character is percent-encoded.
+MAX_HINT_CHARS = 512
+HINT_PATTERN = r"^[\x21-\x7e]{0,%d}$" % MAX_HINT_CHARS
+HINT = FullMatch(HINT_PATTERN, error=f"Must be at most {MAX_HINT_CHARS} printable ASCII characters (no spaces).")
 
 
 def hint(**kwargs):
-    return ma.fields.String(allow_none=True, validate=validate.Length(max=512), **kwargs)
+    return ma.fields.String(allow_none=True, validate=HINT, metadata={"maxLength": MAX_HINT_CHARS}, **kwargs)
 
 
 class HintsSchema(Schema):

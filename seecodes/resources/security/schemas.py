@@ -3,7 +3,7 @@ import marshmallow as ma
 from marshmallow import validate
 
 from ...extensions import Schema
-from ..fields import FullMatch, HintsSchema, StrictInteger, account_id, project_id, task_id
+from ..fields import HINT, FullMatch, HintsSchema, StrictInteger, account_id, project_id, task_id
 
 SESSION_ID = FullMatch(r"^[A-Za-z0-9._:-]{1,128}$", error="Letters, digits and . _ : - only (at most 128).")
 
@@ -12,7 +12,8 @@ class RequestKeyBodySchema(HintsSchema):
     BODY_OPTIONAL = True  # the contract: "accepts an optional body"
 
     sessionId = ma.fields.String(allow_none=True, validate=SESSION_ID,
-                                 metadata={"description": "Optional: a separate key chain per Jira app session"})
+                                 metadata={"description": "Optional: a separate key chain per Jira app session",
+                                           "maxLength": 128})
 
 
 class RequestKeySchema(Schema):
@@ -52,7 +53,7 @@ class PermitSchema(Schema):
 
 
 class LaunchExchangeBodySchema(Schema):
-    code = ma.fields.String(required=True, validate=validate.Length(min=1, max=200))
+    code = ma.fields.String(required=True, validate=validate.Length(min=1, max=200), metadata={"maxLength": 200})
     projectId = project_id(required=True)
     taskId = task_id(required=True)
 
@@ -64,10 +65,12 @@ LAUNCH_CODE = FullMatch(r"^sc_launch_[A-Za-z0-9_-]{1,100}$", error="Must be a la
 class LaunchQuerySchema(Schema):
     p = project_id(required=True, metadata={"description": "projectId"})
     t = task_id(required=True, metadata={"description": "taskId"})
-    c = ma.fields.String(required=True, validate=LAUNCH_CODE, metadata={"description": "one-time launch code"})
-    baseUrl = ma.fields.String(allow_none=True, validate=validate.Length(max=512),
-                               metadata={"description": "Backend route hint; kept only if it is this backend's own URL"})
-    statusLanguage = ma.fields.String(allow_none=True, validate=LANGUAGE)
+    c = ma.fields.String(required=True, validate=LAUNCH_CODE, metadata={"description": "one-time launch code",
+                                                                       "maxLength": 110})
+    baseUrl = ma.fields.String(allow_none=True, validate=HINT,
+                               metadata={"description": "Backend route hint; kept only if it is this backend's own URL",
+                                         "maxLength": 512})
+    statusLanguage = ma.fields.String(allow_none=True, validate=LANGUAGE, metadata={"maxLength": 35})
 
     @ma.pre_load
     def refuse_legacy_k(self, data, **kwargs):

@@ -16,7 +16,7 @@ class UsageQuerySchema(HintsSchema):
     limit = ma.fields.Integer(load_default=50, validate=validate.Range(min=1, max=MAX_USAGE_LIMIT),
                               metadata={"description": f"Page size, 1-{MAX_USAGE_LIMIT} (default 50)"})
     cursor = ma.fields.String(allow_none=True, validate=CURSOR,
-                              metadata={"description": "Opaque: the nextCursor of the previous page"})
+                              metadata={"description": "Opaque: the nextCursor of the previous page", "maxLength": 18})
 
 
 class UsageItemSchema(Schema):
@@ -43,7 +43,8 @@ class InstanceMetricsBodySchema(HintsSchema):
     installedUsersCount = StrictInteger(required=True,
                                             validate=validate.Range(min=0, max=10_000_000),
                                             metadata={"example": 17})
-    source = ma.fields.String(allow_none=True, validate=SOURCE, metadata={"example": "forge-hourly-sync"})
+    source = ma.fields.String(allow_none=True, validate=SOURCE, metadata={"example": "forge-hourly-sync",
+                                                                          "maxLength": 64})
 
 
 class MetricsRecordedSchema(Schema):
