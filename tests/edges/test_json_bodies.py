@@ -104,3 +104,24 @@ def test_top_level_json_that_is_not_an_object_is_422(client, auth, saved_progres
 def test_well_formed_progress_is_still_saved(client, auth):
     assert client.post("/v1/tasks/AUTH-128/progress", json=PROGRESS, headers=auth).status_code == 200
     assert stored_progress(client, auth) == PROGRESS
+
+
+def test_chunked_json_body_over_the_limit_is_413_over_real_http(app, auth):
+    import http.client
+    import json as jsonlib
+    from urllib.parse import urlsplit
+
+    from ..server import serve
+
+    app.config["MAX_CONTENT_LENGTH"] = 1024
+    body = b'{"ready": ["' + b"x" * 4096 + b'"]}'
+    with serve(app) as base:
+        parts = urlsplit(base)
+        connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
+        connection.request("POST", "/v1/tasks/AUTH-128/progress", body=iter([body[:2000], body[2000:]]),
+                           headers={**auth, "Content-Type": "application/json"}, encode_chunked=True)
+        response = connection.getresponse()
+        answer = jsonlib.loads(response.read())
+        connection.close()
+    assert response.status == 413, answer
+    assert answer["error"] == "payload_too_large"
