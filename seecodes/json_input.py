@@ -15,9 +15,15 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from .errors import DomainError, Invalid
 
-MAX_DEPTH = 64  # arrays/objects inside each other; far above any payload of the contract
+MAX_DEPTH = 64  # arrays/objects inside each other in open-ended documents (fields.BoundedDict)
 MAX_NUMBER_CHARS = 64  # digits of one JSON number; Python's own limit (4,300) fails deep in the parser
 BAD_TEXT = re.compile("[\x00\ud800-\udfff]")
+# The same on the raw body, as a fast pre-test: a \u0000 escape, a high-surrogate escape not followed by a
+# low one, a low one not preceded by a high one, or raw surrogate bytes (json decodes with surrogatepass).
+# Escaped pairs (emoji sent as \ud83d\ude00) do not match. A false hit only costs the exact walk.
+_HIGH, _LOW = rb"\\u[dD][89abAB][0-9a-fA-F]{2}", rb"\\u[dD][c-fC-F][0-9a-fA-F]{2}"
+SUSPECT_BYTES = re.compile(rb"\\u0000|" + _HIGH + rb"(?!" + _LOW + rb")|(?<!" + _HIGH + rb")" + _LOW
+                           + rb"|\xed[\xa0-\xbf]")
 BAD_TEXT_MESSAGE = "Must not contain NUL characters or unpaired UTF-16 surrogates."
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 NOT_JSON_DETAIL = "Send the body as JSON with Content-Type: application/json."
@@ -58,7 +64,7 @@ def loads(data):
     try:
         return json.loads(data, parse_int=_int, parse_float=_float)
     except RecursionError:
-        raise _TooComplex(f"Nesting deeper than {MAX_DEPTH} levels.") from None
+        raise _TooComplex("Nesting too deep.") from None
 
 
 class SafeJSONProvider(DefaultJSONProvider):
@@ -68,27 +74,36 @@ class SafeJSONProvider(DefaultJSONProvider):
         return loads(s)
 
 
-def text_problems(document, check_text: bool = True) -> dict[str, list[str]] | None:
-    """The first place (dotted path) holding refused text, else None; 400 for nesting deeper than MAX_DEPTH.
-    Iterative, so a document at the nesting limit cannot exhaust the stack."""
-    stack = [(document, "", 0)]
+def nesting_depth(document, limit: int = MAX_DEPTH) -> int:
+    """Depth of nested arrays/objects, counted up to limit + 1 (iterative: no recursion on hostile input)."""
+    deepest, stack = 0, [(document, 0)]
     while stack:
-        value, path, depth = stack.pop()
+        value, depth = stack.pop()
+        if isinstance(value, (dict, list)):
+            depth += 1
+            deepest = max(deepest, depth)
+            if deepest > limit:
+                return deepest
+            stack.extend((item, depth) for item in (value.values() if isinstance(value, dict) else value))
+    return deepest
+
+
+def text_problems(document) -> dict[str, list[str]] | None:
+    """The first place (dotted path) holding refused text, else None. Iterative, like nesting_depth."""
+    stack = [(document, "")]
+    while stack:
+        value, path = stack.pop()
         if isinstance(value, str):
-            if check_text and BAD_TEXT.search(value):
+            if BAD_TEXT.search(value):
                 return {path or "_schema": [BAD_TEXT_MESSAGE]}
         elif isinstance(value, dict):
-            if depth >= MAX_DEPTH:
-                raise InvalidJSON(f"The JSON body nests deeper than {MAX_DEPTH} levels.")
             for key, item in value.items():
                 child = f"{path}.{key}" if path else str(key)
-                if check_text and BAD_TEXT.search(key):
+                if BAD_TEXT.search(key):
                     return {path or "_schema": [f"A key {BAD_TEXT_MESSAGE[0].lower()}{BAD_TEXT_MESSAGE[1:]}"]}
-                stack.append((item, child, depth + 1))
+                stack.append((item, child))
         elif isinstance(value, list):
-            if depth >= MAX_DEPTH:
-                raise InvalidJSON(f"The JSON body nests deeper than {MAX_DEPTH} levels.")
-            stack.extend((item, f"{path}.{index}" if path else str(index), depth + 1)
+            stack.extend((item, f"{path}.{index}" if path else str(index))
                          for index, item in enumerate(value))
     return None
 
@@ -143,9 +158,7 @@ def check_request() -> None:
     if request.is_json:
         _read_chunked_body()
         document = request.get_json()
-        # Cheap pre-test: NUL and surrogates can only come from \u escapes or raw surrogate bytes.
-        raw = request.get_data(cache=True)
-        problems = text_problems(document, check_text=b"\\u" in raw or b"\xed" in raw)
+        problems = text_problems(document) if SUSPECT_BYTES.search(request.get_data(cache=True)) else None
         if problems:
             field = next(iter(problems))
             raise Invalid(f"{field}: {BAD_TEXT_MESSAGE}", errors=problems)

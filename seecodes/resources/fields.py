@@ -35,6 +35,19 @@ class StrictInteger(ma.fields.Integer):
         return super()._deserialize(value, attr, data, **kwargs)
 
 
+class BoundedDict(ma.fields.Dict):
+    """An open-ended JSON object (jiraContext, initialTaiDoc) nested at most MAX_DEPTH levels: stored and
+    echoed back later, it must stay serialisable without exhausting the stack."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        from ..json_input import MAX_DEPTH, nesting_depth
+
+        value = super()._deserialize(value, attr, data, **kwargs)
+        if nesting_depth(value) > MAX_DEPTH:
+            raise ma.ValidationError(f"Nests deeper than {MAX_DEPTH} levels.")
+        return value
+
+
 JIRA_ID = FullMatch(
     r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,254}$",
     error="Must be a Jira project or issue key/id: letters, digits, '_', '.', '-' (at most 255).",

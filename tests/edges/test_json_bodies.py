@@ -32,9 +32,14 @@ def test_deeply_nested_json_on_forge_route_is_invalid_json_before_hints(jira):
     _assert_error(response, 400, "invalid_json")
 
 
-def test_nesting_deeper_than_the_limit_is_invalid_json(client, auth):
-    body = b'{"ready": ' + b"[" * 70 + b"]" * 70 + b"}"
-    _assert_error(_post_raw(client, "/v1/tasks/AUTH-128/progress", body, headers=auth), 400, "invalid_json")
+def test_open_documents_nested_deeper_than_the_limit_are_422(jira):
+    deep = {}
+    for _ in range(70):
+        deep = {"x": deep}
+    response = jira.post("/v1/security/vscode-link", json={"projectId": "AUTH", "taskId": "AUTH-128",
+                                                           "jiraContext": deep})
+    _assert_error(response, 422, "validation_failed")
+    assert "jiraContext" in response.get_json()["errors"]
 
 
 def test_deeply_nested_json_on_permit_route_changes_nothing(client, auth, saved_progress):

@@ -3,7 +3,7 @@ import marshmallow as ma
 from marshmallow import validate
 
 from ...extensions import Schema
-from ..fields import HINT, FullMatch, HintsSchema, StrictInteger, account_id, project_id, task_id
+from ..fields import HINT, BoundedDict, FullMatch, HintsSchema, StrictInteger, account_id, project_id, task_id
 
 SESSION_ID = FullMatch(r"^[A-Za-z0-9._:-]{1,128}$", error="Letters, digits and . _ : - only (at most 128).")
 
@@ -31,8 +31,8 @@ class TaskBindingBodySchema(HintsSchema):
 class VscodeLinkBodySchema(TaskBindingBodySchema):
     expirationDays = StrictInteger(load_default=1, validate=validate.Range(min=1, max=14),
                                        metadata={"description": "Launch link lifetime in days (1-14)"})
-    jiraContext = ma.fields.Dict(allow_none=True, metadata={"description": "Task context for GET /v1/tasks/context"})
-    initialTaiDoc = ma.fields.Dict(allow_none=True, metadata={"description": "Optional editor boot state"})
+    jiraContext = BoundedDict(allow_none=True, metadata={"description": "Task context for GET /v1/tasks/context"})
+    initialTaiDoc = BoundedDict(allow_none=True, metadata={"description": "Optional editor boot state"})
 
 
 class VscodeLinkSchema(Schema):
