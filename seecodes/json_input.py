@@ -1,9 +1,7 @@
-"""The one place request bodies, query strings and path parameters are read as JSON and text, safely.
-
-Every JSON route, the guards' hint reading and webargs go through ``SafeRequest.get_json``: a body is
-parsed once, before any work, with bounded nesting and number sizes; text PostgreSQL cannot store (NUL,
-unpaired surrogates) is refused with 422 naming the field, so both backends behave the same.
-"""
+"""The one safe reading of request bodies (JSON), query strings and path parameters, before any work."""
+# Every JSON route, the guards' hint reading and webargs go through SafeRequest.get_json: a body is parsed
+# once (nesting the parser cannot handle and oversized numbers -> 400 invalid_json), and text PostgreSQL
+# cannot store (NUL, unpaired surrogates) is refused with 422 naming the field on both backends.
 import json
 import re
 
@@ -13,7 +11,7 @@ from webargs import core
 from webargs.flaskparser import FlaskParser
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from .errors import DomainError, Invalid
+from .errors import Invalid, InvalidJSON, UnsupportedMediaType
 
 MAX_DEPTH = 64  # arrays/objects inside each other in open-ended documents (fields.BoundedDict)
 MAX_NUMBER_CHARS = 64  # digits of one JSON number; Python's own limit (4,300) fails deep in the parser
@@ -31,14 +29,6 @@ NOT_JSON_DETAIL = "Send the body as JSON with Content-Type: application/json."
 RAW_BODY_BLUEPRINTS = frozenset({"storage"})
 # The disabled telemetry route answers 410 whatever it is sent.
 UNREAD_BODY_ENDPOINTS = frozenset({"telemetry.TelemetryEvents"})
-
-
-class InvalidJSON(DomainError):
-    status, code = 400, "invalid_json"
-
-
-class UnsupportedMediaType(DomainError):
-    status, code = 415, "unsupported_media_type"
 
 
 class _TooComplex(ValueError):
@@ -123,8 +113,8 @@ class SafeRequest(Request):
 
 
 def _read_chunked_body() -> None:
-    """A chunked body has no Content-Length: read it up to the limit plus one byte, so an oversized one is
-    413 rather than silently cut at the limit (werkzeug's LimitedStream stops there without an error)."""
+    """A chunked body has no Content-Length: read it until it ends or passes the limit, so an oversized one
+    is 413 rather than silently cut at the limit (werkzeug's LimitedStream stops there without an error)."""
     environ = request.environ
     if request.content_length is not None or "wsgi.input_terminated" not in environ:
         return
