@@ -78,24 +78,35 @@ def nesting_depth(document, limit: int = MAX_DEPTH) -> int:
     return deepest
 
 
-def text_problems(document) -> dict[str, list[str]] | None:
-    """The first place (dotted path) holding refused text, else None. Iterative, like nesting_depth."""
-    stack = [(document, "")]
+KEY_MESSAGE = "A key m" + BAD_TEXT_MESSAGE[1:]
+
+
+def text_problem(document) -> tuple[tuple, str] | None:
+    """Where refused text first appears (the keys/indexes leading to it) and the message, else None. A bad
+    key is reported at the object holding it. Iterative, like nesting_depth."""
+    stack = [(document, ())]
     while stack:
         value, path = stack.pop()
         if isinstance(value, str):
             if BAD_TEXT.search(value):
-                return {path or "_schema": [BAD_TEXT_MESSAGE]}
+                return path, BAD_TEXT_MESSAGE
         elif isinstance(value, dict):
             for key, item in value.items():
-                child = f"{path}.{key}" if path else str(key)
                 if BAD_TEXT.search(key):
-                    return {path or "_schema": [f"A key {BAD_TEXT_MESSAGE[0].lower()}{BAD_TEXT_MESSAGE[1:]}"]}
-                stack.append((item, child))
+                    return path, KEY_MESSAGE
+                stack.append((item, path + (key,)))
         elif isinstance(value, list):
-            stack.extend((item, f"{path}.{index}" if path else str(index))
-                         for index, item in enumerate(value))
+            stack.extend((item, path + (str(index),)) for index, item in enumerate(value))
     return None
+
+
+def nested_errors(path: tuple, message: str) -> dict:
+    """{"files": {"0": [message]}}: the shape marshmallow gives nested fields, so `errors` is keyed by the
+    body's top-level field whatever the depth (paths may contain dots, so no dotted names)."""
+    errors = [message]
+    for part in reversed(path or ("_schema",)):
+        errors = {part: errors}
+    return errors
 
 
 class SafeRequest(Request):
@@ -148,10 +159,10 @@ def check_request() -> None:
     if request.is_json:
         _read_chunked_body()
         document = request.get_json()
-        problems = text_problems(document) if SUSPECT_BYTES.search(request.get_data(cache=True)) else None
-        if problems:
-            field = next(iter(problems))
-            raise Invalid(f"{field}: {BAD_TEXT_MESSAGE}", errors=problems)
+        problem = text_problem(document) if SUSPECT_BYTES.search(request.get_data(cache=True)) else None
+        if problem:
+            path, message = problem
+            raise Invalid(f"{' > '.join(path) or 'body'}: {message}", errors=nested_errors(path, message))
 
 
 class JSONBodyParser(FlaskParser):

@@ -14,18 +14,23 @@ def _raw_json(document) -> bytes:
     return json.dumps(document).encode()
 
 
-def _assert_names(response, field):
+def _assert_names(response, *parts):
+    """errors is keyed like marshmallow's: the top-level field, then the nested keys/indexes."""
     body = response.get_json()
     assert response.status_code == 422, body
     assert body["error"] == "validation_failed"
-    assert field in body["errors"], body
+    errors = body["errors"]
+    for part in parts:
+        assert isinstance(errors, dict) and part in errors, body
+        errors = errors[part]
+    assert isinstance(errors, list) and errors, body
 
 
 @pytest.mark.parametrize("bad", [NUL, SURROGATE])
 def test_progress_line_with_unstorable_text_is_422(client, auth, saved_progress, bad):
     response = client.post("/v1/tasks/AUTH-128/progress", data=_raw_json({"ready": [f"a{bad}b"]}),
                            headers={**auth, "Content-Type": "application/json"})
-    _assert_names(response, "ready.0")
+    _assert_names(response, "ready", "0")
     assert stored_progress(client, auth) == saved_progress
 
 
@@ -40,21 +45,21 @@ def test_jira_context_key_with_unstorable_text_is_422(jira, bad):
 def test_initial_tai_value_with_nul_is_422(jira):
     body = {**VSCODE_LINK_EXAMPLE, "userAccountId": jira.principal, "initialTaiDoc": {"task": {"key": f"A{NUL}"}}}
     response = jira.post("/v1/security/vscode-link", data=_raw_json(body), headers={"Content-Type": "application/json"})
-    _assert_names(response, "initialTaiDoc.task.key")
+    _assert_names(response, "initialTaiDoc", "task", "key")
 
 
 def test_raw_surrogate_bytes_are_refused(client, auth):
     # Python's json decodes bytes with surrogatepass: raw ED A0 80 becomes a lone surrogate.
     body = b'{"ready": ["a\xed\xa0\x80"]}'
     response = client.post("/v1/tasks/AUTH-128/progress", data=body, headers={**auth, "Content-Type": "application/json"})
-    _assert_names(response, "ready.0")
+    _assert_names(response, "ready", "0")
 
 
 def test_index_short_with_nul_is_422(client, auth):
     body = {"entries": {"src/a.ts": {"hash": "a" * 64, "short": f"x{NUL}"}}}
     response = client.post("/v1/projects/AUTH/indexes/upsert", data=_raw_json(body),
                            headers={**auth, "Content-Type": "application/json"})
-    _assert_names(response, "entries.src/a.ts.short")
+    _assert_names(response, "entries", "src/a.ts", "short")
 
 
 def test_user_prompt_with_surrogate_is_422(client, auth):
@@ -66,7 +71,7 @@ def test_user_prompt_with_surrogate_is_422(client, auth):
 def test_init_file_name_with_surrogate_is_422(client, auth):
     response = client.post("/v1/tasks/init", data=_raw_json({"model": "strict light", "files": [f"a{SURROGATE}.md"]}),
                            headers={**auth, "Content-Type": "application/json"})
-    _assert_names(response, "files.0")
+    _assert_names(response, "files", "0")
 
 
 def test_path_parameter_with_nul_is_422(jira):
@@ -85,7 +90,7 @@ def test_changed_files_with_nul_is_422(client, auth):
             "changedFiles": [f"src/a{NUL}.ts"]}
     response = client.post("/v1/tasks/activity-snapshot", data=_raw_json(body),
                            headers={**auth, "Content-Type": "application/json"})
-    _assert_names(response, "changedFiles.0")
+    _assert_names(response, "changedFiles", "0")
 
 
 def test_paired_surrogates_are_ordinary_text(client, auth):
