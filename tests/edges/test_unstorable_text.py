@@ -98,3 +98,22 @@ def test_paired_surrogates_are_ordinary_text(client, auth):
                            headers={**auth, "Content-Type": "application/json"})
     assert response.status_code == 200, response.get_json()
     assert stored_progress(client, auth)["ready"] == ["done \U0001F600"]
+
+
+@pytest.mark.parametrize("raw,suspect", [
+    (json.dumps("a\u0000"), True), (json.dumps("\ud800"), True), (json.dumps("\udc00x"), True),
+    ('"\xed\xa0\x80"'.encode("latin-1"), True), (json.dumps("done \U0001F600"), False), ('"plain"', False),
+])
+def test_raw_pre_test_finds_unstorable_text_and_lets_escaped_pairs_pass(raw, suspect):
+    from seecodes.json_input import SUSPECT_BYTES
+
+    raw = raw if isinstance(raw, bytes) else raw.encode()
+    assert bool(SUSPECT_BYTES.search(raw)) is suspect
+
+
+def test_text_problem_reports_keys_at_the_object_holding_them():
+    from seecodes.json_input import KEY_MESSAGE, nested_errors, text_problem
+
+    path, message = text_problem({"ctx": {"a": [{"k\u0000": 1}]}})
+    assert (path, message) == (("ctx", "a", "0"), KEY_MESSAGE)
+    assert nested_errors(path, message) == {"ctx": {"a": {"0": [KEY_MESSAGE]}}}
