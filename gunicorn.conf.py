@@ -11,6 +11,13 @@ keepalive = 5
 accesslog = os.environ.get("GUNICORN_ACCESS_LOG", "-")
 errorlog = "-"
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+# Request line and header limits (docs/security.md, "Limits and refusal codes"). The longest request line
+# the OpenAPI document allows (hints and baseUrl are printable ASCII, ≤ 512 characters, even fully
+# percent-encoded) is under 4 KiB; 8,190 is gunicorn's maximum. Beyond these, gunicorn itself answers
+# 414 / 431 / 400 before the app runs, so those answers are not in the JSON envelope.
+limit_request_line = 8190
+limit_request_fields = 100
+limit_request_field_size = 8190
 
 
 def post_fork(server, worker):

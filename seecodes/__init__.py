@@ -23,6 +23,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     register_blueprints(app)
     register_error_handlers(app)
     register_cache_control(app)
+    register_json_input(app)
     register_proxy_fix(app)
     register_cli(app)
     return app
@@ -115,6 +116,12 @@ def register_cache_control(app: Flask) -> None:
     from .auth import cache_control
 
     cache_control.register(app)
+
+
+def register_json_input(app: Flask) -> None:
+    from .json_input import register
+
+    register(app)
 
 
 def register_proxy_fix(app: Flask) -> None:

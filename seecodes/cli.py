@@ -26,7 +26,7 @@ def installations_create(installation_id, cloud_id, site_url, credits):
     from .installations import service
     from .forge.tokens import INSTALLATION_ARI
 
-    if not INSTALLATION_ARI.match(installation_id):
+    if not INSTALLATION_ARI.fullmatch(installation_id):
         raise click.BadParameter("must look like ari:cloud:ecosystem::installation/<uuid>", param_hint="--installation-id")
     try:
         site_url = service.normalise_site_url(site_url) if site_url else None

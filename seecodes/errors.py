@@ -65,6 +65,16 @@ class Invalid(DomainError):
     status, code = 422, "validation_failed"
 
 
+class InvalidJSON(DomainError):
+    """A body that is not JSON, cannot be parsed (deep nesting, huge numbers) or is missing."""
+
+    status, code = 400, "invalid_json"
+
+
+class UnsupportedMediaType(DomainError):
+    status, code = 415, "unsupported_media_type"
+
+
 class RateLimited(DomainError):
     status, code = 429, "rate_limited"
 

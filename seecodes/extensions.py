@@ -5,6 +5,7 @@ from flask_smorest import Api as _Api, Blueprint as _Blueprint
 from flask_sqlalchemy import SQLAlchemy
 
 from .errors import http_exception_response
+from .json_input import JSONBodyParser
 
 db = SQLAlchemy()
 migrate = Migrate()
@@ -33,6 +34,8 @@ class Api(_Api):
 
 class Blueprint(_Blueprint):
     """One per OpenAPI tag."""
+
+    ARGUMENTS_PARSER = JSONBodyParser()
 
 
 SECURITY_SCHEMES = {

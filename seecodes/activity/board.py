@@ -4,9 +4,10 @@ import statistics
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
+from flask import current_app
 from sqlalchemy import select
 
-from .. import clock
+from .. import clock, sql
 from ..errors import Invalid
 from ..extensions import db
 from ..runs.models import ACTIVE_STATUSES, FINAL_STATUSES, Run
@@ -20,6 +21,9 @@ TASK_RUN = "task_run"
 TASK_RUN_INPUTS = formula.EffortInputs(logic_change=True)
 RUN_STATUSES = ACTIVE_STATUSES + FINAL_STATUSES  # "initialized" runs never started: no evidence of work
 MAX_RANGE_DAYS = 366
+# items answered at most (the newest of the range); summaries, baseline and sourceSummary count them all.
+MAX_ITEMS = 2000
+_SNAPSHOT_COLUMNS = tuple(column for column in ActivitySnapshot.__table__.c if column.name != "changed_files")
 
 
 @dataclass(frozen=True)
@@ -65,7 +69,9 @@ def _snapshot_items(installation_pk: int, project_id: str | None, scope: DateRan
     )
     if project_id is not None:
         query = query.where(ActivitySnapshot.project_id == project_id)
-    rows = db.session.execute(query.order_by(ActivitySnapshot.window_ended_at, ActivitySnapshot.id)).scalars()
+    # changedFiles are read later, only for the items answered.
+    query = query.with_only_columns(*_SNAPSHOT_COLUMNS)
+    rows = db.session.execute(query.order_by(ActivitySnapshot.window_ended_at, ActivitySnapshot.id))
     return [
         {
             "source": SNAPSHOT,
@@ -79,13 +85,14 @@ def _snapshot_items(installation_pk: int, project_id: str | None, scope: DateRan
             "locAdded": row.loc_added,
             "locRemoved": row.loc_removed,
             "locTotal": row.loc_total,
-            "changedFiles": row.changed_files,
+            "changedFiles": [],
             "changedFilesCount": row.changed_files_count,
             "architectureChange": row.architecture_change,
             "logicChange": row.logic_change,
             "specificationUiChange": row.specification_ui_change,
             "effortUnits": row.effort_units,
             "runId": None,
+            "_id": row.id,
             "_at": row.window_started_at,
             "_end": row.window_ended_at,
         }
@@ -178,6 +185,21 @@ def _collect(installation_pk: int, project_id: str | None, scope: DateRange) -> 
     return snapshots, runs
 
 
+def _answered_items(items: list[dict]) -> tuple[list[dict], bool]:
+    """The newest MAX_ITEMS items, in time order, with their stored changedFiles; and whether any were left out."""
+    limit = current_app.config.get("SEECODES_BOARD_MAX_ITEMS", MAX_ITEMS)
+    kept = items[-limit:] if len(items) > limit else items
+    ids = [item["_id"] for item in kept if item["source"] == SNAPSHOT]
+    files = {}
+    for chunk in sql.chunks(ids):
+        files.update(db.session.execute(select(ActivitySnapshot.id, ActivitySnapshot.changed_files)
+                                        .where(ActivitySnapshot.id.in_(chunk))).all())
+    for item in kept:
+        if item["source"] == SNAPSHOT:
+            item["changedFiles"] = files.get(item["_id"], [])
+    return kept, len(kept) < len(items)
+
+
 def _public(item: dict) -> dict:
     return {name: value for name, value in item.items() if not name.startswith("_")}
 
@@ -200,12 +222,15 @@ def team_competition(installation_pk: int, project_id: str | None, start: date |
     month = month_range(scope.end)
     same_scope = month == scope
     items = sorted(snapshots + runs, key=lambda item: (item["timestamp"], item["source"], item["taskId"]))
+    answered, truncated = _answered_items(items)
     return {
         "ok": True,
         "startDate": scope.start.isoformat(),
         "endDate": scope.end.isoformat(),
         "projectId": project_id,
-        "items": [_public(item) for item in items],
+        "items": [_public(item) for item in answered],
+        "itemsTruncated": truncated,
+        "totalItems": len(items),
         "taskSummaries": _summaries(items),
         "monthBaseline": month_baseline(installation_pk, project_id, month,
                                         (snapshots, runs) if same_scope else None),

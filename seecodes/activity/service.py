@@ -1,6 +1,7 @@
 """Storing activity snapshots once per (installation, project, task, user, window)."""
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
+from fractions import Fraction
 
 from sqlalchemy import select
 
@@ -10,6 +11,15 @@ from .. import sql
 from ..permits.service import Binding
 from . import formula
 from .models import ActivitySnapshot
+
+
+# What one window can claim: effort is self-reported, so the formula counts at most these per snapshot
+# (the stored snapshot keeps the values as sent).
+MAX_COUNTED_LOC = 10_000
+MAX_COUNTED_FILES = 1_000
+# changedFiles kept per snapshot (the first distinct paths, in the order sent); changedFilesCount still
+# counts them all. Bounds what the team-competition board answers per item.
+MAX_STORED_CHANGED_FILES = 100
 
 
 @dataclass(frozen=True)
@@ -38,8 +48,47 @@ def snapshot_inputs(body: dict) -> formula.EffortInputs:
     )
 
 
+def counted_inputs(inputs: formula.EffortInputs) -> formula.EffortInputs:
+    """The inputs as the formula counts them: lines and files clamped to what one window can claim."""
+    return formula.EffortInputs(
+        human_active_ms=inputs.human_active_ms,
+        loc_total=min(inputs.loc_total, MAX_COUNTED_LOC),
+        changed_files_count=min(inputs.changed_files_count, MAX_COUNTED_FILES),
+        architecture_change=inputs.architecture_change,
+        logic_change=inputs.logic_change,
+        specification_ui_change=inputs.specification_ui_change,
+    )
+
+
+def uncovered_share(started: datetime, ended: datetime, earlier: list[tuple[datetime, datetime]]) -> Fraction:
+    """The share of [started, ended) that no earlier window covers (1 = none of it, 0 = all of it)."""
+    spans = sorted((max(s, started), min(e, ended)) for s, e in earlier if s < ended and e > started)
+    covered, reach = timedelta(0), started
+    for span_start, span_end in spans:
+        if span_end <= reach:
+            continue
+        covered += span_end - max(span_start, reach)
+        reach = span_end
+    length = ended - started
+    return Fraction((length - covered) // timedelta(microseconds=1), length // timedelta(microseconds=1))
+
+
+def window_effort(inputs: formula.EffortInputs, share: Fraction) -> int:
+    """Formula v1 of the clamped inputs, counted for the part of the window not claimed before."""
+    return formula.round_half_up(formula.exact_effort(counted_inputs(inputs)) * share)
+
+
+def _earlier_windows(key: dict, started: datetime, ended: datetime) -> list[tuple[datetime, datetime]]:
+    scope = {name: value for name, value in key.items() if not name.startswith("window_")}
+    rows = db.session.execute(
+        select(ActivitySnapshot.window_started_at, ActivitySnapshot.window_ended_at).filter_by(**scope).where(
+            ActivitySnapshot.window_started_at < ended, ActivitySnapshot.window_ended_at > started))
+    return [(row.window_started_at, row.window_ended_at) for row in rows]
+
+
 def record(permit: Binding, body: dict) -> StoredSnapshot:
-    """Insert unless the same window of the same task and user exists; race-safe via ON CONFLICT DO NOTHING."""
+    """Insert unless the same window of the same task and user exists; race-safe via ON CONFLICT DO NOTHING.
+    Overlapping windows of one user and task count once: the later one claims only the uncovered part."""
     inputs = snapshot_inputs(body)
     started = clock.to_utc_naive(body["windowStartedAt"])
     ended = clock.to_utc_naive(body["windowEndedAt"])
@@ -52,7 +101,7 @@ def record(permit: Binding, body: dict) -> StoredSnapshot:
         "window_started_at": started,
         "window_ended_at": ended,
     }
-    effort = formula.effort_units(inputs)
+    effort = window_effort(inputs, uncovered_share(started, ended, _earlier_windows(key, started, ended)))
     statement = sql.insert(ActivitySnapshot).values(
         **key,
         task_started_at=clock.to_utc_naive(task_started) if task_started else None,
@@ -61,7 +110,7 @@ def record(permit: Binding, body: dict) -> StoredSnapshot:
         loc_added=body.get("locAdded", 0),
         loc_removed=body.get("locRemoved", 0),
         loc_total=inputs.loc_total,
-        changed_files=list(body.get("changedFiles") or []),
+        changed_files=list(dict.fromkeys(body.get("changedFiles") or []))[:MAX_STORED_CHANGED_FILES],
         changed_files_count=inputs.changed_files_count,
         architecture_change=inputs.architecture_change,
         logic_change=inputs.logic_change,

@@ -4,6 +4,7 @@ Each guard owns the request's transaction: the route's work and the consumption 
 key are committed together when the route answers 2xx/3xx, and rolled back otherwise, so a
 failed route consumes nothing. The next request key is only announced after the commit.
 """
+import re
 from copy import deepcopy
 from dataclasses import dataclass
 from functools import wraps
@@ -56,8 +57,12 @@ def _bearer() -> str:
     return token.strip()
 
 
+HINT_PATTERN = re.compile(r"[\x21-\x7e]{1,512}")  # printable ASCII, as resources/fields.HINT
+
+
 def _hints() -> dict:
-    """cloudIdHint / siteUrlHint from the query string or the JSON body."""
+    """cloudIdHint / siteUrlHint from the query string or the JSON body. The body was parsed (or refused
+    with 400 invalid_json) before any guard ran, by json_input; this reads the cached document."""
     body = request.get_json(silent=True) if request.is_json else None
     found = {}
     for name in HINT_NAMES:
@@ -66,8 +71,9 @@ def _hints() -> dict:
             value = body.get(name)
         if value is None or value == "":
             continue
-        if not isinstance(value, str) or len(value) > 512:
-            raise Invalid(f"{name} must be a string of at most 512 characters.", errors={name: ["Invalid hint."]})
+        if not isinstance(value, str) or not HINT_PATTERN.fullmatch(value):
+            raise Invalid(f"{name} must be a string of at most 512 printable ASCII characters.",
+                          errors={name: ["Invalid hint."]})
         found[name] = value
     return found
 

@@ -11,7 +11,7 @@ from .jwks import JWKSCache
 ISSUER = "forge/invocation-token"
 REQUIRED_CLAIMS = ["exp", "nbf", "iat", "jti", "iss", "aud"]
 INSTALLATION_ARI = re.compile(r"^ari:cloud:ecosystem::installation/[A-Za-z0-9-]{1,64}$")
-API_BASE_CLOUD_ID = re.compile(r"/ex/jira/([A-Za-z0-9-]{1,64})/?$")
+API_BASE_CLOUD_ID = re.compile(r"/ex/jira/([A-Za-z0-9-]{1,64})/?\Z")
 
 
 @dataclass(frozen=True)
@@ -114,7 +114,7 @@ def identity_from_claims(claims: dict) -> ForgeIdentity:
     if not isinstance(app, dict):
         raise _invalid("The Forge token carries no app claim.")
     installation_id = app.get("installationId")
-    if not isinstance(installation_id, str) or not INSTALLATION_ARI.match(installation_id):
+    if not isinstance(installation_id, str) or not INSTALLATION_ARI.fullmatch(installation_id):
         raise _invalid("The Forge token carries no valid app.installationId.")
     context = claims.get("context") if isinstance(claims.get("context"), dict) else {}
     site_cloud_id = context.get("cloudId") if isinstance(context.get("cloudId"), str) else None

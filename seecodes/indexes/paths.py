@@ -4,7 +4,7 @@ import re
 MAX_PATH_CHARS = 1024
 # The unique btree on (installation, project, path) must fit PostgreSQL's index row limit (~2.7 kB).
 MAX_PATH_BYTES = 2048
-HASH = re.compile(r"^[0-9a-fA-F]{64}$")
+HASH = re.compile(r"[0-9a-fA-F]{64}")  # use fullmatch
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 

@@ -5,13 +5,21 @@ import json
 
 from sqlalchemy import and_, delete, func, select, text, update
 
+from flask import current_app
+
 from .. import clock
-from ..errors import Invalid
+from ..errors import DomainError, Invalid
 from ..extensions import db
 from .. import sql
 from .models import ProjectIndex, ProjectIndexEntry
 
 MAX_ITEMS = 5000
+# What one request may cost: an entry's text (short + detailed + every name) is bounded on upsert, and a
+# query's answer is bounded in total, because one stored entry is copied into the answer once per path
+# that matches it (a hash shared by many paths multiplies it).
+MAX_ENTRY_CHARS = 32_000
+MAX_ANSWER_CHARS = 8_000_000
+ENTRY_OVERHEAD_CHARS = 200  # keys, hash, updatedAt and punctuation of one match in the JSON answer
 ENTRY_COLUMNS = ("hash", "updated_at_ms", "short", "detailed", "important_symbols", "dependencies", "exports")
 _ENTRY_SELECT = (ProjectIndexEntry.path, ProjectIndexEntry.hash, ProjectIndexEntry.updated_at_ms,
                  ProjectIndexEntry.short, ProjectIndexEntry.detailed, ProjectIndexEntry.important_symbols,
@@ -29,6 +37,34 @@ PG_UPSERT = text(
     "ON CONFLICT (installation_pk, project_id, path) DO UPDATE SET "
     + ", ".join(f"{name} = EXCLUDED.{name}" for name in ENTRY_COLUMNS)
 )
+
+
+class AnswerTooLarge(DomainError):
+    status, code = 413, "answer_too_large"
+
+
+def entry_chars(entry) -> int:
+    """Characters of an entry's text; works on an upsert body (dict) and on a stored row."""
+    get = entry.get if isinstance(entry, dict) else lambda name: getattr(entry, name)
+    total = len(get("short") or "") + len(get("detailed") or "")
+    for name in ("important_symbols", "dependencies", "exports"):
+        total += sum(len(item) for item in get(name) or () if isinstance(item, str))
+    return total
+
+
+class _Budget:
+    """Counts the answer as it is built and stops the query as soon as it passes the budget."""
+
+    def __init__(self):
+        self.limit = current_app.config.get("SEECODES_INDEX_ANSWER_MAX_CHARS", MAX_ANSWER_CHARS)
+        self.used = 0
+
+    def spend(self, row, copies: int, paths_chars: int) -> None:
+        self.used += copies * (entry_chars(row) + ENTRY_OVERHEAD_CHARS + len(row.path)) + paths_chars
+        if self.used > self.limit:
+            raise AnswerTooLarge(
+                f"The matched entries exceed this server's answer budget of {self.limit:,} characters; "
+                "split items into smaller queries.", maxAnswerChars=self.limit)
 
 
 @dataclass(frozen=True)
@@ -68,11 +104,13 @@ def query(installation_pk: int, project_id: str, items: list[tuple[str, str]]) -
     if len(wanted) != len(items):
         raise Invalid("Each path may appear once in items.", errors={"items": ["Duplicate path."]})
     scope = _scope(installation_pk, project_id)
+    budget = _Budget()
     matches = {}
     paths = list(wanted)
     for chunk in sql.chunks(paths):
         for row in db.session.execute(select(*_ENTRY_SELECT).where(scope, ProjectIndexEntry.path.in_(chunk))):
             if row.hash == wanted[row.path]:
+                budget.spend(row, 1, len(row.path))
                 matches[row.path] = {"pathMatched": True, "hashMatchedPath": row.path, "entry": _entry_document(row)}
     by_hash: dict[str, list[str]] = {}
     for path, digest in wanted.items():
@@ -87,6 +125,7 @@ def query(installation_pk: int, project_id: str, items: list[tuple[str, str]]) -
         rows = db.session.execute(select(*_ENTRY_SELECT).join(
             first, and_(ProjectIndexEntry.hash == first.c.hash, ProjectIndexEntry.path == first.c.path)).where(scope))
         for row in rows:
+            budget.spend(row, len(by_hash[row.hash]), sum(len(path) for path in by_hash[row.hash]))
             entry = _entry_document(row)
             for path in by_hash[row.hash]:
                 matches[path] = {"pathMatched": False, "hashMatchedPath": row.path, "entry": entry}

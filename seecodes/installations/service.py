@@ -58,7 +58,7 @@ def _apply_hints(installation: Installation, identity, cloud_id_hint, site_url_h
         if cloud_id_hint.startswith("ari:"):
             if cloud_id_hint != installation.installation_id:
                 raise Forbidden("cloudIdHint names another installation than the token's.", code="tenant_mismatch")
-        elif not SITE_CLOUD_ID.match(cloud_id_hint):
+        elif not SITE_CLOUD_ID.fullmatch(cloud_id_hint):
             raise Invalid("cloudIdHint is malformed.", errors={"cloudIdHint": ["Not a cloud id."]})
         elif site_cloud_id and site_cloud_id != cloud_id_hint:
             raise Forbidden("cloudIdHint contradicts the token's cloud id.", code="tenant_mismatch")

@@ -67,7 +67,7 @@ def mint(installation: Installation, project_id: str, task_id: str, user_account
 
 def exchange(code: str, project_id: str, task_id: str):
     """Consume the code for a permit (commits), or refuse without consuming anything."""
-    if not CODE_PATTERN.match(code or ""):
+    if not CODE_PATTERN.fullmatch(code or ""):
         raise Unauthorized("The launch code is malformed.", code="launch_code_invalid")
     code_hash = ids.hash_secret(code)
     moment = clock.now()

@@ -4,9 +4,9 @@ import math
 from .models import FAILED, IN_PROCESS, INITIALIZED, PROCESSING_REMOTE, QUEUED, SUCCEEDED
 
 MAX_FILES = 20
-MAX_NAME_CHARS = 255
-# S3 keys are at most 1024 bytes; the prefix runs/<runId>/input/ takes under 50.
-MAX_NAME_BYTES = 900
+# Counted in UTF-8 bytes, as file systems (255 bytes per name) and S3 keys (1,024 bytes, of which the prefix
+# runs/<runId>/input/ takes under 50) count them: 200 two-byte characters are 400 bytes, too long.
+MAX_NAME_BYTES = 255
 MAX_PROMPT_CHARS = 200_000
 DEFAULT_FILES = ("list.md",)
 
@@ -38,17 +38,18 @@ def file_name_problems(files: list) -> dict[str, list[str]]:
         messages = _name_problems(name)
         if not messages and name in seen:
             messages = [f"Duplicate file name {name!r}."]
-        seen.add(name)
         if messages:
             problems[str(index)] = messages
+        else:
+            seen.add(name)  # only names that are strings: [{}] or [[]] would be unhashable
     return problems
 
 
 def _name_problems(name) -> list[str]:
     if not isinstance(name, str) or not name:
         return ["A file name must be a non-empty string."]
-    if len(name) > MAX_NAME_CHARS or len(name.encode("utf-8")) > MAX_NAME_BYTES:
-        return [f"A file name has at most {MAX_NAME_CHARS} characters."]
+    if len(name.encode("utf-8", "surrogatepass")) > MAX_NAME_BYTES:
+        return [f"A file name has at most {MAX_NAME_BYTES} bytes in UTF-8."]
     if name in (".", ".."):
         return ["A file name cannot be '.' or '..'."]
     if "/" in name or "\\" in name:

@@ -42,7 +42,7 @@ def init_run(binding: Binding, model_id: str, files: list[str]) -> tuple[Run, di
 
 def find_run(binding: Binding, run_id: str) -> Run:
     """The run, if the permit may see it: 404 unknown or another tenant's, 403 another task of the tenant."""
-    run = db.session.get(Run, run_id) if RUN_ID.match(run_id or "") else None
+    run = db.session.get(Run, run_id) if RUN_ID.fullmatch(run_id or "") else None
     if run is None or run.installation_pk != binding.installation_pk:
         raise NotFound("No such run.", code="run_not_found")
     if run.project_id != binding.project_id or run.task_id != binding.task_id:

@@ -11,6 +11,7 @@ from ..errors import Forbidden, NotFound
 
 SALT = "seecodes.storage-url.v1"
 PUT, GET = "put", "get"
+MAX_SEGMENT_BYTES = 255
 
 
 def _serializer(app) -> URLSafeTimedSerializer:
@@ -59,7 +60,9 @@ class LocalStorage:
     def path(self, key: str) -> Path:
         """The file of a key; keys come from our own layout, but refuse anything that escapes the root."""
         parts = key.split("/")
-        if any(part in ("", ".", "..") or "\\" in part or "\0" in part for part in parts):
+        # A segment longer than a file name may be (255 bytes) would fail in the OS with ENAMETOOLONG.
+        if any(part in ("", ".", "..") or "\\" in part or "\0" in part or len(part.encode("utf-8", "surrogatepass"))
+               > MAX_SEGMENT_BYTES for part in parts):
             raise NotFound("No such object.", code="object_not_found")
         return self.root.joinpath(*parts)
 

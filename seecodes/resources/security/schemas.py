@@ -3,15 +3,18 @@ import marshmallow as ma
 from marshmallow import validate
 
 from ...extensions import Schema
-from ..fields import HintsSchema, account_id, project_id, task_id
+from ..fields import HINT, BoundedDict, FullMatch, HintsSchema, StrictInteger, account_id, project_id, task_id
 
-SESSION_ID = validate.Regexp(r"^[A-Za-z0-9._:-]{1,128}$", error="Letters, digits and . _ : - only (at most 128).")
+SESSION_ID = FullMatch(r"^[A-Za-z0-9._:-]{1,128}$", error="Letters, digits and . _ : - only (at most 128).")
 
 
 class RequestKeyBodySchema(HintsSchema):
+    BODY_OPTIONAL = True  # the contract: "accepts an optional body"
+
     sessionId = ma.fields.String(allow_none=True, validate=SESSION_ID,
                                  metadata={"description": "Optional: resume this session's key chain (its previous key stops "
-                                                          "working); without it a new independent chain starts"})
+                                                          "working); without it a new independent chain starts",
+                                           "maxLength": 128})
 
 
 class RequestKeySchema(Schema):
@@ -27,10 +30,10 @@ class TaskBindingBodySchema(HintsSchema):
 
 
 class VscodeLinkBodySchema(TaskBindingBodySchema):
-    expirationDays = ma.fields.Integer(load_default=1, validate=validate.Range(min=1, max=14),
+    expirationDays = StrictInteger(load_default=1, validate=validate.Range(min=1, max=14),
                                        metadata={"description": "Launch link lifetime in days (1-14)"})
-    jiraContext = ma.fields.Dict(allow_none=True, metadata={"description": "Task context for GET /v1/tasks/context"})
-    initialTaiDoc = ma.fields.Dict(allow_none=True, metadata={"description": "Optional editor boot state"})
+    jiraContext = BoundedDict(allow_none=True, metadata={"description": "Task context for GET /v1/tasks/context"})
+    initialTaiDoc = BoundedDict(allow_none=True, metadata={"description": "Optional editor boot state"})
 
 
 class VscodeLinkSchema(Schema):
@@ -51,22 +54,24 @@ class PermitSchema(Schema):
 
 
 class LaunchExchangeBodySchema(Schema):
-    code = ma.fields.String(required=True, validate=validate.Length(min=1, max=200))
+    code = ma.fields.String(required=True, validate=validate.Length(min=1, max=200), metadata={"maxLength": 200})
     projectId = project_id(required=True)
     taskId = task_id(required=True)
 
 
-LANGUAGE = validate.Regexp(r"^[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8}){0,3}$", error="Must be a language tag such as en or pt-BR.")
-LAUNCH_CODE = validate.Regexp(r"^sc_launch_[A-Za-z0-9_-]{1,100}$", error="Must be a launch code (sc_launch_...).")
+LANGUAGE = FullMatch(r"^[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8}){0,3}$", error="Must be a language tag such as en or pt-BR.")
+LAUNCH_CODE = FullMatch(r"^sc_launch_[A-Za-z0-9_-]{1,100}$", error="Must be a launch code (sc_launch_...).")
 
 
 class LaunchQuerySchema(Schema):
     p = project_id(required=True, metadata={"description": "projectId"})
     t = task_id(required=True, metadata={"description": "taskId"})
-    c = ma.fields.String(required=True, validate=LAUNCH_CODE, metadata={"description": "one-time launch code"})
-    baseUrl = ma.fields.String(allow_none=True, validate=validate.Length(max=512),
-                               metadata={"description": "Backend route hint; kept only if it is this backend's own URL"})
-    statusLanguage = ma.fields.String(allow_none=True, validate=LANGUAGE)
+    c = ma.fields.String(required=True, validate=LAUNCH_CODE, metadata={"description": "one-time launch code",
+                                                                       "maxLength": 110})
+    baseUrl = ma.fields.String(allow_none=True, validate=HINT,
+                               metadata={"description": "Backend route hint; kept only if it is this backend's own URL",
+                                         "maxLength": 512})
+    statusLanguage = ma.fields.String(allow_none=True, validate=LANGUAGE, metadata={"maxLength": 35})
 
     @ma.pre_load
     def refuse_legacy_k(self, data, **kwargs):

@@ -15,6 +15,9 @@ class ProjectIndexQuery(MethodView):
     @task_permit
     @blp.arguments(IndexQueryBodySchema)
     @blp.response(200, IndexQueryAnswerSchema)
+    @blp.alt_response(413, schema=ErrorSchema,
+                      description="`answer_too_large`: the matched entries exceed the answer budget "
+                                  "(maxAnswerChars); split items into smaller queries")
     def post(self, body, projectId, permit):
         """Query reusable project index entries
 

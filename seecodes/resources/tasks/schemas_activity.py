@@ -5,7 +5,7 @@ import marshmallow as ma
 from marshmallow import validate
 
 from ...extensions import Schema
-from ..fields import project_id, task_id
+from ..fields import StrictBoolean, StrictInteger, project_id, task_id
 
 MAX_WINDOW = timedelta(hours=24)
 MAX_LOC = 10_000_000
@@ -14,7 +14,7 @@ MAX_PATH_CHARS = 1024
 
 
 def _count(maximum: int, example: int, description: str, **kwargs):
-    return ma.fields.Integer(strict=True, validate=validate.Range(min=0, max=maximum),
+    return StrictInteger(validate=validate.Range(min=0, max=maximum),
                              metadata={"example": example, "description": description}, **kwargs)
 
 
@@ -47,9 +47,9 @@ class ActivitySnapshotBodySchema(Schema):
                                   metadata={"example": ["src/auth.ts", "src/routes.tsx"]})
     changedFilesCount = _count(1_000_000, 2, "Default: the number of distinct changedFiles", allow_none=True,
                                load_default=None)
-    architectureChange = ma.fields.Boolean(load_default=False, metadata={"example": False})
-    logicChange = ma.fields.Boolean(load_default=False, metadata={"example": True})
-    specificationUiChange = ma.fields.Boolean(load_default=False, metadata={"example": False})
+    architectureChange = StrictBoolean(load_default=False, metadata={"example": False})
+    logicChange = StrictBoolean(load_default=False, metadata={"example": True})
+    specificationUiChange = StrictBoolean(load_default=False, metadata={"example": False})
 
     @ma.validates_schema(skip_on_field_errors=True)
     def window_is_consistent(self, data, **kwargs):

@@ -3,13 +3,14 @@ import marshmallow as ma
 from marshmallow import validate
 
 from ...extensions import Schema
-from ...indexes.paths import HASH, normalise_hash, path_problem
-from ...indexes.service import MAX_ITEMS
+from ..fields import StrictInteger
+from ...indexes.paths import HASH, MAX_PATH_CHARS, normalise_hash, path_problem
+from ...indexes.service import MAX_ANSWER_CHARS, MAX_ENTRY_CHARS, MAX_ITEMS, entry_chars
 
 MAX_EPOCH_MS = 253_402_300_799_999  # 9999-12-31T23:59:59.999Z
 MAX_SHORT_CHARS = 2000
-MAX_DETAILED_CHARS = 50_000
-MAX_NAMES = 500
+MAX_DETAILED_CHARS = 20_000
+MAX_NAMES = 200
 MAX_NAME_CHARS = 1024
 EXAMPLE_HASH = "a" * 64
 
@@ -21,6 +22,10 @@ def _check_path(value: str) -> None:
 
 
 class IndexPath(ma.fields.String):
+    def __init__(self, **kwargs):
+        metadata = {"maxLength": MAX_PATH_CHARS, **kwargs.pop("metadata", {})}
+        super().__init__(metadata=metadata, **kwargs)
+
     def _deserialize(self, value, attr, data, **kwargs):
         value = super()._deserialize(value, attr, data, **kwargs)
         _check_path(value)
@@ -30,9 +35,13 @@ class IndexPath(ma.fields.String):
 class ContentHash(ma.fields.String):
     """64 hex characters in any case, stored lowercase."""
 
+    def __init__(self, **kwargs):
+        metadata = {"minLength": 64, "maxLength": 64, "pattern": "^[0-9a-fA-F]{64}$", **kwargs.pop("metadata", {})}
+        super().__init__(metadata=metadata, **kwargs)
+
     def _deserialize(self, value, attr, data, **kwargs):
         value = super()._deserialize(value, attr, data, **kwargs)
-        if not HASH.match(value):
+        if not HASH.fullmatch(value):
             raise ma.ValidationError("Must be 64 hexadecimal characters (a SHA-256 digest).")
         return normalise_hash(value)
 
@@ -61,13 +70,16 @@ class QueryItemSchema(Schema):
 
 class IndexQueryBodySchema(Schema):
     items = ma.fields.List(ma.fields.Nested(QueryItemSchema), required=True,
-                           metadata={"description": f"At most {MAX_ITEMS} path/hash pairs, each path once"})
+                           validate=validate.Length(max=MAX_ITEMS),
+                           metadata={"description": f"At most {MAX_ITEMS} path/hash pairs, each path once. The "
+                                                    f"matched entries may total at most {MAX_ANSWER_CHARS:,} "
+                                                    "characters (413 `answer_too_large`: split the items)"})
     _limit = _bounded_count("items")
 
 
 class EntrySchema(Schema):
     hash = ContentHash(required=True, metadata={"example": EXAMPLE_HASH})
-    updatedAt = ma.fields.Integer(strict=True, allow_none=True, validate=validate.Range(min=0, max=MAX_EPOCH_MS),
+    updatedAt = StrictInteger(allow_none=True, validate=validate.Range(min=0, max=MAX_EPOCH_MS),
                                   metadata={"description": "Epoch ms; default: the time of the upsert",
                                             "example": 1710000000000})
     short = ma.fields.String(allow_none=True, validate=validate.Length(max=MAX_SHORT_CHARS),
@@ -78,11 +90,19 @@ class EntrySchema(Schema):
     dependencies = _names(["src/session.ts"])
     exports = _names(["AuthGuard"])
 
+    @ma.validates_schema(skip_on_field_errors=True)
+    def bounded_entry(self, data, **kwargs):
+        if entry_chars(data) > MAX_ENTRY_CHARS:
+            raise ma.ValidationError(f"An entry's text (short, detailed and all names) may total at most "
+                                     f"{MAX_ENTRY_CHARS:,} characters.")
+
 
 class IndexUpsertBodySchema(Schema):
     entries = ma.fields.Dict(keys=IndexPath(), values=ma.fields.Nested(EntrySchema), load_default=dict,
-                             metadata={"description": f"path -> entry, at most {MAX_ITEMS}"})
-    deletePaths = ma.fields.List(IndexPath(), load_default=list,
+                             metadata={"description": f"path -> entry, at most {MAX_ITEMS}; each entry's text "
+                                                      f"at most {MAX_ENTRY_CHARS:,} characters",
+                                       "maxProperties": MAX_ITEMS})
+    deletePaths = ma.fields.List(IndexPath(), load_default=list, validate=validate.Length(max=MAX_ITEMS),
                                  metadata={"description": f"At most {MAX_ITEMS} paths to remove",
                                            "example": ["src/old-auth.ts"]})
     _limit_entries = _bounded_count("entries")

@@ -12,14 +12,16 @@ class InitBodySchema(Schema):
     model = ma.fields.String(required=True, validate=MODEL_ID,
                              metadata={"description": "A model id of GET /v1/models", "example": "strict light"})
     files = ma.fields.List(
-        ma.fields.Raw(), load_default=lambda: list(rules.DEFAULT_FILES),
+        ma.fields.String(validate=validate.Length(min=1, max=rules.MAX_NAME_BYTES)),
+        load_default=lambda: list(rules.DEFAULT_FILES), validate=validate.Length(min=1, max=rules.MAX_FILES),
         metadata={"description": f"Input file names: at most {rules.MAX_FILES}, unique, at most "
-                                 f"{rules.MAX_NAME_CHARS} characters, no path separators, no '.'/'..', no "
+                                 f"{rules.MAX_NAME_BYTES} bytes in UTF-8, no path separators, no '.'/'..', no "
                                  "control characters", "example": ["list.md"]},
     )
 
     @ma.validates("files")
     def _validate_files(self, files, **_kwargs):
+        # Runs after the item fields: every name here is a string.
         problems = rules.file_name_problems(files)
         if problems:
             raise ma.ValidationError(problems)

@@ -5,18 +5,18 @@ import marshmallow as ma
 from marshmallow import validate
 
 from ...extensions import Schema
-from ..fields import HintsSchema, project_id
+from ..fields import FullMatch, HintsSchema, StrictInteger, project_id
 
 MAX_USAGE_LIMIT = 200
-SOURCE = validate.Regexp(r"^[A-Za-z0-9._:-]{1,64}$", error="Letters, digits and . _ : - only (at most 64).")
-CURSOR = validate.Regexp(r"^[1-9][0-9]{0,17}$", error="Must be a nextCursor value from a previous page.")
+SOURCE = FullMatch(r"^[A-Za-z0-9._:-]{1,64}$", error="Letters, digits and . _ : - only (at most 64).")
+CURSOR = FullMatch(r"^[1-9][0-9]{0,17}$", error="Must be a nextCursor value from a previous page.")
 
 
 class UsageQuerySchema(HintsSchema):
     limit = ma.fields.Integer(load_default=50, validate=validate.Range(min=1, max=MAX_USAGE_LIMIT),
                               metadata={"description": f"Page size, 1-{MAX_USAGE_LIMIT} (default 50)"})
     cursor = ma.fields.String(allow_none=True, validate=CURSOR,
-                              metadata={"description": "Opaque: the nextCursor of the previous page"})
+                              metadata={"description": "Opaque: the nextCursor of the previous page", "maxLength": 18})
 
 
 class UsageItemSchema(Schema):
@@ -40,10 +40,11 @@ class UsageSchema(Schema):
 
 
 class InstanceMetricsBodySchema(HintsSchema):
-    installedUsersCount = ma.fields.Integer(required=True, strict=True,
+    installedUsersCount = StrictInteger(required=True,
                                             validate=validate.Range(min=0, max=10_000_000),
                                             metadata={"example": 17})
-    source = ma.fields.String(allow_none=True, validate=SOURCE, metadata={"example": "forge-hourly-sync"})
+    source = ma.fields.String(allow_none=True, validate=SOURCE, metadata={"example": "forge-hourly-sync",
+                                                                          "maxLength": 64})
 
 
 class MetricsRecordedSchema(Schema):
@@ -86,7 +87,9 @@ class CompetitionItemSchema(Schema):
     locAdded = ma.fields.Integer()
     locRemoved = ma.fields.Integer()
     locTotal = ma.fields.Integer()
-    changedFiles = ma.fields.List(ma.fields.String())
+    changedFiles = ma.fields.List(ma.fields.String(), metadata={
+        "description": "At most the first 100 distinct paths sent; changedFilesCount counts them all",
+        "maxItems": 100})
     changedFilesCount = ma.fields.Integer()
     architectureChange = ma.fields.Boolean()
     logicChange = ma.fields.Boolean()
@@ -142,7 +145,12 @@ class TeamCompetitionSchema(Schema):
     projectId = ma.fields.String(allow_none=True)
     startDate = ma.fields.String(required=True, metadata={"description": "The range answered, inclusive"})
     endDate = ma.fields.String(required=True)
-    items = ma.fields.List(ma.fields.Nested(CompetitionItemSchema), required=True)
+    items = ma.fields.List(ma.fields.Nested(CompetitionItemSchema), required=True,
+                           metadata={"description": "In time order; at most the newest 2,000 of the range "
+                                                    "(see itemsTruncated)", "maxItems": 2000})
+    itemsTruncated = ma.fields.Boolean(required=True, metadata={
+        "description": "true when older items of the range were left out; narrow the range or projectId"})
+    totalItems = ma.fields.Integer(required=True, metadata={"description": "Items in the range, answered or not"})
     taskSummaries = ma.fields.List(ma.fields.Nested(TaskSummarySchema), required=True)
     monthBaseline = ma.fields.Nested(MonthBaselineSchema, required=True)
     formula = ma.fields.Nested(FormulaSchema, required=True)
