@@ -63,6 +63,9 @@ def register_extensions(app: Flask) -> None:
     api.init_app(app)
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         _tune_sqlite(app)
+    from . import readonly
+
+    readonly.register(app)
 
 
 def _tune_sqlite(app: Flask) -> None:

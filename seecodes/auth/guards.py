@@ -10,7 +10,7 @@ from functools import wraps
 
 from flask import g, make_response, request
 
-from .. import clock, ratelimit
+from .. import clock, ratelimit, readonly
 from ..errors import Invalid, Unauthorized
 from ..extensions import db
 from ..forge import tokens as forge_tokens
@@ -136,13 +136,28 @@ def forge_request_key(view):
     return _document(wrapper, [{"forgeBearer": [], "jiraRequestKey": []}], JIRA_RESPONSES)
 
 
-def task_permit(view):
-    """Task permit bearer. Injects ``permit`` (the binding); routes compare it with what they touch."""
+def task_permit(view=None, *, reads: permits.PermitRead | None = None):
+    """Task permit bearer. Injects ``permit`` (the binding); routes compare it with what they touch.
+
+    ``@task_permit(reads=...)`` marks a read-only route whose data comes with the permit check in one query:
+    the row is injected as ``read``, the query runs in autocommit (one round trip, no BEGIN/COMMIT) and the
+    route may not write.
+    """
+    if view is None:
+        return lambda function: task_permit(function, reads=reads)
 
     @wraps(view)
     def wrapper(*args, **kwargs):
-        binding = permits.verify(_bearer())
-        return _transactional(view, *args, permit=binding, **kwargs)
+        if reads is None:
+            binding = permits.verify(_bearer())
+            return _transactional(view, *args, permit=binding, **kwargs)
+        token = _bearer()
+        try:
+            binding, row = permits.verify_reading(token, reads.statement, reads.params(kwargs),
+                                                  readonly.connection())
+            return make_response(view(*args, permit=binding, read=row, **kwargs))
+        finally:
+            db.session.rollback()  # nothing on the wire in autocommit; hands the connection back to the pool
 
     return _document(wrapper, [{"taskPermit": []}], PERMIT_RESPONSES)
 
