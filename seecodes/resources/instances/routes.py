@@ -1,4 +1,5 @@
 """GET /v1/instances/me."""
+from flask import jsonify
 from flask.views import MethodView
 
 from ...auth.guards import forge_request_key
@@ -17,4 +18,5 @@ class InstanceMe(MethodView):
 
         The backend view of the caller's Jira installation: status, credits, license and mode.
         """
-        return installation_views.document(caller.installation)
+        # Read on every Jira page load: the document is built as the schema documents it, not dumped.
+        return jsonify(installation_views.document(caller.installation))
