@@ -176,7 +176,7 @@ def routes(candidate, baseline, permit, run_id, token):
     return made
 
 
-def measure(name, app, next_environ, after, requests, counter, top):
+def measure(name, app, next_environ, after, requests, counter, top, plain=False):
     for _ in range(20):  # warm caches (compiled statements, pools) before counting
         status, headers, body = call(app, next_environ)
         if not status.startswith("200"):
@@ -199,6 +199,9 @@ def measure(name, app, next_environ, after, requests, counter, top):
     cpu = (time.process_time() - began_cpu) / requests
     wall = (time.perf_counter() - began_wall) / requests
     statements, commits = counter.statements / requests, counter.commits / requests
+    if plain:  # for callgrind: only the measured loop (run with two request counts and subtract)
+        print(f"## {name}: {requests} requests, {cpu * 1e6:.0f} µs CPU per request, {round_trips} round trips")
+        return
     profile = cProfile.Profile()
     profile.enable()
     for _ in range(requests):
@@ -206,6 +209,8 @@ def measure(name, app, next_environ, after, requests, counter, top):
         if after:
             after(headers)
     profile.disable()
+    if os.environ.get("PROFILE_DUMP"):
+        profile.dump_stats(f"{os.environ['PROFILE_DUMP']}.{name}")
     calls = sum(nc for (_cc, nc, _t, _ct, _c) in pstats.Stats(profile).stats.values()) / requests
     print(f"\n## {name}: {cpu * 1e6:.0f} µs CPU, {wall * 1e6:.0f} µs wall per request; "
           f"{statements:.2f} SQL statements, {commits:.2f} commits, {round_trips} round trips to PostgreSQL, "
@@ -217,7 +222,7 @@ def measure(name, app, next_environ, after, requests, counter, top):
         print(f"   {label:<34} {micros:6.0f}  {share:5.1%}")
     if top:
         out = io.StringIO()
-        pstats.Stats(profile, stream=out).sort_stats("cumulative").print_stats(top)
+        pstats.Stats(profile, stream=out).sort_stats(os.environ.get("PROFILE_SORT", "cumulative")).print_stats(top)
         print(out.getvalue())
 
 
@@ -226,13 +231,14 @@ def main(argv=None):
     parser.add_argument("--requests", type=int, default=500)
     parser.add_argument("--route", action="append", choices=["permit", "baseline-permit", "jira", "baseline-jira"])
     parser.add_argument("--top", type=int, default=0, help="also print the top K functions by cumulative time")
+    parser.add_argument("--plain", action="store_true", help="no cProfile pass (for instruction counts)")
     args = parser.parse_args(argv)
     candidate, baseline, _instance, permit, run_id, token = setup()
     counter = Counter()
     made = routes(candidate, baseline, permit, run_id, token)
     for name in args.route or ["baseline-permit", "permit", "baseline-jira", "jira"]:
         app, next_environ, after = made[name]
-        measure(name, app, next_environ, after, args.requests, counter, args.top)
+        measure(name, app, next_environ, after, args.requests, counter, args.top, args.plain)
 
 
 if __name__ == "__main__":
