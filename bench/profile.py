@@ -232,13 +232,72 @@ def main(argv=None):
     parser.add_argument("--route", action="append", choices=["permit", "baseline-permit", "jira", "baseline-jira"])
     parser.add_argument("--top", type=int, default=0, help="also print the top K functions by cumulative time")
     parser.add_argument("--plain", action="store_true", help="no cProfile pass (for instruction counts)")
+    parser.add_argument("--job", action="store_true", help="profile the run job instead of the HTTP routes")
     args = parser.parse_args(argv)
+    if args.job:
+        profile_job()
+        return
     candidate, baseline, _instance, permit, run_id, token = setup()
     counter = Counter()
     made = routes(candidate, baseline, permit, run_id, token)
     for name in args.route or ["baseline-permit", "permit", "baseline-jira", "jira"]:
         app, next_environ, after = made[name]
         measure(name, app, next_environ, after, args.requests, counter, args.top, args.plain)
+
+
+
+def profile_job(runs: int = 20) -> None:
+    """`python -m bench.profile --job`: the run job's per-run fixed cost in-process (statements, round trips,
+    commits, time per layer), over `runs` runs prepared through the API (init, upload, start) on PostgreSQL."""
+    from seecodes.runs import jobs
+
+    candidate, _baseline, _instance, permit, _run_id, _token = setup()
+    client = candidate.test_client()
+    auth = {"Authorization": f"Bearer {permit}"}
+    counter = Counter()
+    with candidate.app_context():
+        from seecodes.installations import service as installations
+        from seecodes.extensions import db
+
+        installations.grant_credits(installations.get_by_installation_id(http.INSTALLATION_ID).id, 10**8)
+        db.session.commit()
+    prepared = []
+    for _ in range(runs + 3):
+        init = client.post("/v1/tasks/init", json={"model": "strict light"}, headers=auth).get_json()
+        path = init["uploads"]["list.md"].split("://", 1)[1].split("/", 1)[1]
+        assert client.put("/" + path, data=b"# list\n- [ ] item\n" * 40).status_code in (200, 201, 204)
+        started = client.post(f"/v1/tasks/{init['runId']}/start", json={"userPrompt": "generate change log"},
+                              headers=auth)
+        assert started.status_code == 200, started.get_json()
+        prepared.append(init["runId"])
+    from seecodes.runs import dispatch
+
+    dispatch.shutdown(candidate)  # the embedded executor ran them already; re-queue ours by hand below
+    with candidate.app_context():
+        from sqlalchemy import update
+        from seecodes.runs.models import Run
+
+        db.session.execute(update(Run).where(Run.id.in_(prepared)).values(status="queued", output_key=None,
+                                                                          result_zip_key=None))
+        db.session.commit()
+    jobs.use_app(candidate)
+    for run_id in prepared[:3]:
+        jobs.execute_run(run_id)
+    counter.statements = counter.commits = counter.round_trips = 0
+    counter.log.clear()
+    profile = cProfile.Profile()
+    began = time.process_time()
+    profile.enable()
+    for run_id in prepared[3:]:
+        assert jobs.execute_run(run_id) == "succeeded"
+    profile.disable()
+    if os.environ.get("PROFILE_DUMP"):
+        profile.dump_stats(f"{os.environ['PROFILE_DUMP']}.job")
+    cpu = (time.process_time() - began) / runs
+    print(f"\n## run job: {cpu * 1e3:.2f} ms CPU per run; {counter.statements / runs:.1f} SQL statements, "
+          f"{counter.commits / runs:.1f} commits, {counter.round_trips / runs:.1f} round trips per run")
+    for label, micros, share in layer_table(profile, runs):
+        print(f"   {label:<34} {micros:6.0f}  {share:5.1%}")
 
 
 if __name__ == "__main__":

@@ -139,8 +139,10 @@ def main() -> None:
     """`python -m bench.runs [--quick]`: the run benchmark plus the median time of each phase of a run."""
     import sys
 
+    from bench import runs  # not __main__: RQ workers cannot import functions from __main__
+
     phases: dict = {}
-    for figure in run(quick="--quick" in sys.argv, phases=phases):
+    for figure in runs.run(quick="--quick" in sys.argv, phases=phases):
         print(figure)
     for name, values in phases.items():
         unit = "" if name == "polls" else " ms"
