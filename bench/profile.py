@@ -199,7 +199,7 @@ def measure(name, app, next_environ, after, requests, counter, top, plain=False)
     cpu = (time.process_time() - began_cpu) / requests
     wall = (time.perf_counter() - began_wall) / requests
     statements, commits = counter.statements / requests, counter.commits / requests
-    if plain:  # for callgrind: only the measured loop (run with two request counts and subtract)
+    if plain:  # only the measured loop: CPU and round trips, no cProfile pass
         print(f"## {name}: {requests} requests, {cpu * 1e6:.0f} µs CPU per request, {round_trips} round trips")
         return
     profile = cProfile.Profile()
@@ -231,7 +231,7 @@ def main(argv=None):
     parser.add_argument("--requests", type=int, default=500)
     parser.add_argument("--route", action="append", choices=["permit", "baseline-permit", "jira", "baseline-jira"])
     parser.add_argument("--top", type=int, default=0, help="also print the top K functions by cumulative time")
-    parser.add_argument("--plain", action="store_true", help="no cProfile pass (for instruction counts)")
+    parser.add_argument("--plain", action="store_true", help="no cProfile pass (CPU and round trips only)")
     parser.add_argument("--job", action="store_true", help="profile the run job instead of the HTTP routes")
     args = parser.parse_args(argv)
     if args.job:

@@ -1,4 +1,6 @@
 """Read-only requests: their SELECTs run in autocommit (no BEGIN / COMMIT round trips) and writes are refused."""
+from contextlib import contextmanager
+
 from sqlalchemy import event
 
 from .extensions import db
@@ -11,13 +13,13 @@ class WriteInReadOnlyRequest(RuntimeError):
     """A programming error: in autocommit, a write would commit on its own, outside the request's fate."""
 
 
+@contextmanager
 def connection():
-    """The session's connection for a read-only request: autocommit, so a lone SELECT is one round trip.
-
-    Call it before anything else uses the session in this request; end the request with db.session.rollback()
-    (a no-op on the wire), which hands the connection back with its isolation level restored.
-    """
-    return db.session.connection(execution_options=OPTIONS)
+    """A pooled Core connection in autocommit, so a lone SELECT is one round trip (no BEGIN, no COMMIT or
+    ROLLBACK). It bypasses the ORM session, whose transaction bookkeeping a single read does not need, and
+    goes back to the pool, isolation level restored, when the block ends."""
+    with db.engine.connect() as opened:
+        yield opened.execution_options(**OPTIONS)
 
 
 def _refuse_writes(_conn, _cursor, statement, _parameters, context, _executemany):

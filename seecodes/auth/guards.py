@@ -177,12 +177,9 @@ def task_permit(view=None, *, reads: permits.PermitRead | None = None):
             binding = permits.verify(_bearer())
             return _transactional(view, *args, permit=binding, **kwargs)
         token = _bearer()
-        try:
-            binding, row = permits.verify_reading(token, reads.statement, reads.params(kwargs),
-                                                  readonly.connection())
-            return make_response(view(*args, permit=binding, read=row, **kwargs))
-        finally:
-            db.session.rollback()  # nothing on the wire in autocommit; hands the connection back to the pool
+        with readonly.connection() as connection:  # back in the pool before the view runs
+            binding, row = permits.verify_reading(token, reads.statement, reads.params(kwargs), connection)
+        return make_response(view(*args, permit=binding, read=row, **kwargs))
 
     return _document(wrapper, [{"taskPermit": []}], PERMIT_RESPONSES)
 

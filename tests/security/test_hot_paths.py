@@ -109,11 +109,9 @@ def test_run_status_of_an_inactive_installation_is_refused(client, permit, run_i
 def test_a_read_only_request_refuses_to_write(app):
     from seecodes import readonly
 
-    with app.app_context():
-        connection = readonly.connection()
+    with app.app_context(), readonly.connection() as connection:
         with pytest.raises(readonly.WriteInReadOnlyRequest):
             connection.execute(text("UPDATE installations SET credits = credits + 1"))
-        db.session.rollback()
 
 
 def test_a_read_only_request_leaves_the_pooled_connection_transactional(app, client, permit, run_id, jira):
