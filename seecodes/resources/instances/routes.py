@@ -11,7 +11,7 @@ from .schemas import HintsQuerySchema, InstanceSchema
 @blp.route("/v1/instances/me")
 class InstanceMe(MethodView):
     @forge_request_key
-    @blp.arguments(HintsQuerySchema, location="query")
+    @blp.arguments(HintsQuerySchema(), location="query")  # an instance: webargs builds none per request
     @blp.response(200, InstanceSchema)
     def get(self, _hints, caller):
         """Read installation state
