@@ -21,6 +21,11 @@ def main(argv=None) -> int:
             print(f"{'ok  ' if figure['ok'] else 'MISS'} {figure['name']}: candidate {figure['candidate']:.4g}, "
                   f"baseline {figure['baseline']:.4g} {figure['metric']}; ratio {figure['ratio']:.2f} "
                   f"(target {figure['target']})", flush=True)
+            if "latency_ms" in figure:
+                lat = figure["latency_ms"]
+                print(f"     {figure['connections']} connections; latency p50/p99 candidate "
+                      f"{lat['candidate']['p50']:.1f}/{lat['candidate']['p99']:.1f} ms, baseline "
+                      f"{lat['baseline']['p50']:.1f}/{lat['baseline']['p99']:.1f} ms", flush=True)
     if args.json:
         with open(args.json, "w") as handle:
             json.dump(results, handle, indent=2)

@@ -6,6 +6,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -129,44 +130,77 @@ def _wait_for_port(port: int, process: subprocess.Popen, timeout: float = 30) ->
     raise RuntimeError(f"server on port {port} did not start")
 
 
-def _client_process(client_factory, index, start_at, seconds, queue):
-    """Run one client on its own keep-alive connection; count the requests completed in the window."""
+def _client_thread(client_factory, index, start_at, end_at, out):
+    step = client_factory(index)
+    done, latencies = 0, []
+    while True:
+        began = time.time()
+        if began >= end_at:
+            break
+        step()
+        if began >= start_at:
+            done += 1
+            latencies.append(time.time() - began)
+    out.append((done, latencies))
+
+
+def _client_process(client_factory, index, threads, start_at, seconds, queue):
+    """Run `threads` clients, each on its own keep-alive connection; count the requests completed in the window
+    and keep their latencies."""
     try:
-        step = client_factory(index)
-        done = 0
-        end_at = start_at + seconds
-        while True:
-            now = time.time()
-            if now >= end_at:
-                break
-            step()
-            if now >= start_at:
-                done += 1
+        out, errors = [], []
+
+        def guarded(i):
+            try:
+                _client_thread(client_factory, index * threads + i, start_at, start_at + seconds, out)
+            except BaseException as exc:
+                errors.append(exc)
+
+        workers = [threading.Thread(target=guarded, args=(i,)) for i in range(threads)]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join()
+        if errors:
+            raise errors[0]
     except BaseException as exc:  # report it to the parent instead of leaving it waiting
         queue.put(f"client {index}: {exc!r}")
         raise
-    queue.put(done)
+    queue.put((sum(done for done, _ in out), [lat for _, lats in out for lat in lats]))
 
 
-def throughput(client_factory, processes: int, seconds: float, warmup: float = 1.0) -> float:
-    """Requests per second completed by `processes` client processes after a warm-up.
+def load(client_factory, processes: int, seconds: float, threads: int = 1, warmup: float = 1.0) -> dict:
+    """Requests per second completed by processes × threads clients (one keep-alive connection each) after a
+    warm-up, with the latencies of those requests.
 
-    client_factory(index) runs inside each client process and returns a function doing one request
+    client_factory(index) runs inside each client thread and returns a function doing one request
     (raising on any unexpected answer, so a benchmark never counts failures as speed).
     """
     context = multiprocessing.get_context("fork")
     queue = context.Queue()
-    start_at = time.time() + warmup + 0.5
-    workers = [context.Process(target=_client_process, args=(client_factory, i, start_at, seconds, queue))
+    start_at = time.time() + warmup + 0.5 + 0.05 * processes * threads
+    workers = [context.Process(target=_client_process, args=(client_factory, i, threads, start_at, seconds, queue))
                for i in range(processes)]
     for worker in workers:
         worker.start()
-    counts = [queue.get(timeout=seconds + warmup + 120) for _ in workers]
-    failures = [c for c in counts if isinstance(c, str)]
+    answers = [queue.get(timeout=seconds + warmup + 180) for _ in workers]
+    failures = [a for a in answers if isinstance(a, str)]
     if failures:
         raise RuntimeError("; ".join(failures))
     for worker in workers:
         worker.join()
         if worker.exitcode != 0:
             raise RuntimeError("a bench client failed")
-    return sum(counts) / seconds
+    return {"rps": sum(done for done, _ in answers) / seconds, "latencies": [x for _, lats in answers for x in lats]}
+
+
+def throughput(client_factory, processes: int, seconds: float, warmup: float = 1.0) -> float:
+    """Requests per second completed by `processes` single-connection client processes after a warm-up."""
+    return load(client_factory, processes, seconds, warmup=warmup)["rps"]
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    if not ordered:
+        return float("nan")
+    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]

@@ -91,13 +91,22 @@ def _jira_clients(url: str, path: str, candidate_url: str, instance: str, label:
     return factory
 
 
-def _side_by_side(candidate, baseline, processes, seconds, rounds) -> tuple[float, float]:
-    """Alternate candidate and baseline rounds so drift in the machine's load hits both alike."""
+def _side_by_side(candidate, baseline, processes, seconds, rounds, threads=1) -> tuple[dict, dict]:
+    """Alternate candidate and baseline rounds so drift in the machine's load hits both alike.
+
+    Answers, per side, the median throughput of the rounds and the p50 / p99 latency over all their requests.
+    """
     measured = {"candidate": [], "baseline": []}
     for _ in range(rounds):
-        measured["candidate"].append(common.throughput(candidate, processes, seconds))
-        measured["baseline"].append(common.throughput(baseline, processes, seconds))
-    return statistics.median(measured["candidate"]), statistics.median(measured["baseline"])
+        measured["candidate"].append(common.load(candidate, processes, seconds, threads=threads))
+        measured["baseline"].append(common.load(baseline, processes, seconds, threads=threads))
+
+    def summary(loads):
+        latencies = [x for one in loads for x in one["latencies"]]
+        return {"rps": statistics.median(one["rps"] for one in loads),
+                "p50_ms": 1000 * common.percentile(latencies, 0.50), "p99_ms": 1000 * common.percentile(latencies, 0.99)}
+
+    return summary(measured["candidate"]), summary(measured["baseline"])
 
 
 def run(quick: bool = False) -> list[dict]:
@@ -107,21 +116,32 @@ def run(quick: bool = False) -> list[dict]:
     with common.gunicorn("wsgi:app", env, common.free_port()) as candidate_url, \
             common.gunicorn("bench.minimal_app:app", env, common.free_port()) as baseline_url:
         permit, run_id = _prepare(env, instance, candidate_url)
-        candidate, baseline = _side_by_side(
-            _permit_clients(candidate_url, f"/v1/tasks/{run_id}", permit),
-            _permit_clients(baseline_url, f"/baseline/runs/{run_id}", permit),
-            processes, seconds, rounds)
-        results.append(_throughput_result("permit GET /v1/tasks/{runId} vs minimal Flask route", candidate, baseline))
-        candidate, baseline = _side_by_side(
-            _jira_clients(candidate_url, "/v1/instances/me", candidate_url, instance, "candidate"),
-            _jira_clients(baseline_url, "/baseline/jira", candidate_url, instance, "baseline"),
-            processes, seconds, rounds)
-        results.append(_throughput_result("Jira GET /v1/instances/me (RS256 + key rotation) vs minimal Flask route",
-                                          candidate, baseline))
+        permit_candidate = _permit_clients(candidate_url, f"/v1/tasks/{run_id}", permit)
+        permit_baseline = _permit_clients(baseline_url, f"/baseline/runs/{run_id}", permit)
+        results.append(_throughput_result("permit GET /v1/tasks/{runId} vs minimal Flask route", *_side_by_side(
+            permit_candidate, permit_baseline, processes, seconds, rounds), connections=processes))
+        results.append(_throughput_result(
+            "Jira GET /v1/instances/me (RS256 + key rotation) vs minimal Flask route", *_side_by_side(
+                _jira_clients(candidate_url, "/v1/instances/me", candidate_url, instance, "candidate"),
+                _jira_clients(baseline_url, "/baseline/jira", candidate_url, instance, "baseline"),
+                processes, seconds, rounds), connections=processes))
+        # Scaling with connections: 16 independent key chains (4 processes x 4 threads, one chain and one
+        # keep-alive connection each), and the permit route on 64 keep-alive connections (4 x 16).
+        results.append(_throughput_result(
+            "Jira GET /v1/instances/me, 16 independent key chains, vs minimal Flask route", *_side_by_side(
+                _jira_clients(candidate_url, "/v1/instances/me", candidate_url, instance, "candidate16"),
+                _jira_clients(baseline_url, "/baseline/jira", candidate_url, instance, "baseline16"),
+                processes, seconds, rounds, threads=16 // processes), connections=16))
+        results.append(_throughput_result(
+            "permit GET /v1/tasks/{runId}, 64 keep-alive connections, vs minimal Flask route", *_side_by_side(
+                permit_candidate, permit_baseline, processes, seconds, rounds, threads=64 // processes),
+            connections=64))
     return results
 
 
-def _throughput_result(name: str, candidate: float, baseline: float) -> dict:
-    ratio = candidate / baseline
-    return common.result(name, "requests per second", baseline, candidate, f">= {TARGET_RATIO:.0%} of baseline",
-                         ratio >= TARGET_RATIO)
+def _throughput_result(name: str, candidate: dict, baseline: dict, connections: int) -> dict:
+    ratio = candidate["rps"] / baseline["rps"]
+    return common.result(name, "requests per second", baseline["rps"], candidate["rps"],
+                         f">= {TARGET_RATIO:.0%} of baseline", ratio >= TARGET_RATIO, connections=connections,
+                         latency_ms={"candidate": {"p50": candidate["p50_ms"], "p99": candidate["p99_ms"]},
+                                     "baseline": {"p50": baseline["p50_ms"], "p99": baseline["p99_ms"]}})

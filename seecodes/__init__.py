@@ -65,6 +65,10 @@ def register_extensions(app: Flask) -> None:
     api.init_app(app)
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         _tune_sqlite(app)
+    from . import db_liveness, readonly
+
+    db_liveness.register(app)
+    readonly.register(app)
 
 
 def _tune_sqlite(app: Flask) -> None:

@@ -108,5 +108,6 @@ def from_environ(instance_path: str, environ=os.environ) -> dict:
         "SEECODES_RUN_STALE_SECONDS": _int(environ, "SEECODES_RUN_STALE_SECONDS", 120),
         "SEECODES_RUN_QUEUE": environ.get("SEECODES_RUN_QUEUE", "seecodes-runs"),
         "MAX_CONTENT_LENGTH": _int(environ, "SEECODES_MAX_BODY_BYTES", 16 * 1024 * 1024),
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        # No pool_pre_ping (a round trip per request): seecodes.db_liveness checks pooled connections instead.
+        "SQLALCHEMY_ENGINE_OPTIONS": {},
     }

@@ -11,7 +11,7 @@ from functools import wraps
 
 from flask import g, make_response, request
 
-from .. import clock, ratelimit
+from .. import clock, ratelimit, readonly
 from ..errors import Invalid, Unauthorized
 from ..extensions import db
 from ..forge import tokens as forge_tokens
@@ -29,6 +29,7 @@ HINT_NAMES = ("cloudIdHint", "siteUrlHint")
 class JiraCaller:
     """The Jira app's verified identity and its installation."""
 
+    # The ORM row, or (on the request-key fast path) the row the key statement answered: same attribute names.
     installation: Installation
     identity: forge_tokens.ForgeIdentity
 
@@ -110,10 +111,34 @@ def forge_bearer(view):
     return _document(wrapper, [{"forgeBearer": []}], {401: "Missing or invalid Forge token", 403: "Tenant mismatch"})
 
 
+def _jira_caller_with_key() -> tuple[JiraCaller, request_keys.IssuedKey]:
+    """Verify the token, consume the request key and stage the next one, in the request's transaction.
+
+    Fast path (PostgreSQL): one statement consumes the key and answers the installation's row. Anything
+    else (unknown installation, a token or hint that teaches something new, a refused key, SQLite) takes the
+    path that resolves the installation first and explains a refusal precisely.
+    """
+    identity = forge_tokens.verify(_bearer())
+    hints = _hints()
+    presented = request.headers.get(REQUEST_KEY_HEADER, "")
+    found = request_keys.consume_with_installation(presented, identity.installation_id, identity.principal or "")
+    if found is not None:
+        next_key, row = found
+        try:
+            installation = installations.accept_row(row, identity, hints.get("cloudIdHint"),
+                                                    hints.get("siteUrlHint"))
+        except BaseException:
+            db.session.rollback()  # refused: the key stays unconsumed
+            raise
+        if installation is not None:
+            return JiraCaller(installation, identity), next_key
+        db.session.rollback()  # unconsume; resolve() commits what the token teaches, then the key is consumed again
+    caller = JiraCaller(installations.resolve(identity, hints.get("cloudIdHint"), hints.get("siteUrlHint")), identity)
+    return caller, request_keys.consume(presented, caller.installation.id, caller.principal)
+
+
 def _with_request_key(view, args, kwargs, **extra):
-    caller = _jira_caller()
-    next_key = request_keys.consume(request.headers.get(REQUEST_KEY_HEADER, ""), caller.installation.id,
-                                    caller.principal)
+    caller, next_key = _jira_caller_with_key()
     g.jira_caller = caller
     response = _transactional(view, *args, caller=caller, **extra, **kwargs)
     if response.status_code < 400:
@@ -142,13 +167,25 @@ def forge_request_key(view):
     return _document(wrapper, [{"forgeBearer": [], "jiraRequestKey": []}], JIRA_RESPONSES)
 
 
-def task_permit(view):
-    """Task permit bearer. Injects ``permit`` (the binding); routes compare it with what they touch."""
+def task_permit(view=None, *, reads: permits.PermitRead | None = None):
+    """Task permit bearer. Injects ``permit`` (the binding); routes compare it with what they touch.
+
+    ``@task_permit(reads=...)`` marks a read-only route whose data comes with the permit check in one query:
+    the row is injected as ``read``, the query runs in autocommit (one round trip, no BEGIN/COMMIT) and the
+    route may not write.
+    """
+    if view is None:
+        return lambda function: task_permit(function, reads=reads)
 
     @wraps(view)
     def wrapper(*args, **kwargs):
-        binding = permits.verify(_bearer())
-        return _transactional(view, *args, permit=binding, **kwargs)
+        if reads is None:
+            binding = permits.verify(_bearer())
+            return _transactional(view, *args, permit=binding, **kwargs)
+        token = _bearer()
+        with readonly.connection() as connection:  # back in the pool before the view runs
+            binding, row = permits.verify_reading(token, reads.statement, reads.params(kwargs), connection)
+        return make_response(view(*args, permit=binding, read=row, **kwargs))
 
     return _document(wrapper, [{"taskPermit": []}], PERMIT_RESPONSES)
 

@@ -25,5 +25,9 @@ class Installation(db.Model):
     environment_type = db.Column(db.String(64), nullable=True)
     activation_source = db.Column(db.String(64), nullable=False, default="forge-token")
     billing_mode = db.Column(db.String(32), nullable=False, default="forge")
+    # The latest count reported to POST /v1/jira/instance-metrics (its series is in instance_metrics), kept here
+    # because GET /v1/instances/me reads it on every call.
+    installed_users_count = db.Column(db.Integer, nullable=True)
+    installed_users_reported_at = db.Column(db.DateTime, nullable=True)
     created_at = db.Column(db.DateTime, nullable=False, default=utcnow)
     updated_at = db.Column(db.DateTime, nullable=False, default=utcnow, onupdate=utcnow)

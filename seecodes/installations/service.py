@@ -1,5 +1,6 @@
 """Resolving the tenant of a verified Forge identity, provisioning it on first sight, and credits."""
 import re
+from types import SimpleNamespace
 from urllib.parse import urlsplit
 
 from flask import current_app
@@ -143,6 +144,18 @@ def resolve(identity, cloud_id_hint=None, site_url_hint=None) -> Installation:
     changed = _apply_hints(installation, identity, cloud_id_hint, site_url_hint) or changed
     if changed:
         db.session.commit()
+    if installation.status != "active":
+        raise Forbidden("This installation is not active.", code="installation_inactive")
+    return installation
+
+
+def accept_row(row, identity, cloud_id_hint=None, site_url_hint=None):
+    """The installation as another statement read it (the request-key statement answers the whole row), if
+    the token and hints teach nothing new about it; None when they do, and resolve() must record that first.
+    Refuses exactly as resolve() does: a contradicting hint, an inactive installation."""
+    installation = SimpleNamespace(**row._mapping)
+    if _apply_license(installation, identity) or _apply_hints(installation, identity, cloud_id_hint, site_url_hint):
+        return None
     if installation.status != "active":
         raise Forbidden("This installation is not active.", code="installation_inactive")
     return installation

@@ -1,15 +1,13 @@
 """The installation document of GET /v1/instances/me."""
 from .. import clock
-from ..metrics.service import latest_installed_users_count
-from .models import Installation
-
-_LATEST = object()
 
 
-def document(installation: Installation, installed_users_count: int | None = _LATEST) -> dict:
-    """installedUsersCount is the latest count reported to POST /v1/jira/instance-metrics (null if none)."""
-    if installed_users_count is _LATEST:
-        installed_users_count = latest_installed_users_count(installation.id)
+def document(installation) -> dict:
+    """installation: the ORM row or the row the request-key statement answered (same attribute names).
+
+    installedUsersCount is the latest count reported to POST /v1/jira/instance-metrics (null if none), kept on
+    the installation row by metrics.service.record.
+    """
     return {
         "ok": True,
         "cloudId": installation.installation_id,
@@ -25,5 +23,5 @@ def document(installation: Installation, installed_users_count: int | None = _LA
         "devModeActive": installation.dev_mode,
         "billingMode": installation.billing_mode,
         "siteUrl": installation.site_url,
-        "installedUsersCount": installed_users_count,
+        "installedUsersCount": installation.installed_users_count,
     }

@@ -1,14 +1,16 @@
 """Minting, verifying and revoking task permits.
 
 The token carries the permit id and its binding; the row is the binding's source of truth and says
-whether it was revoked, the installation whether it is still active. Verification reads both with one query.
+whether it was revoked, the installation whether it is still active. Verification checks all of it with
+one query, to which a route may add what it reads itself (one round trip for credential and data).
 """
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 
 from .. import clock, ids
 from ..errors import Forbidden, Unauthorized
@@ -72,12 +74,8 @@ def mint(installation: Installation, project_id: str, task_id: str, user_account
     return IssuedPermit(token, permit_id, expires_at)
 
 
-def verify(token: str) -> Binding:
-    """Signature, age, revocation and installation status; 401 for any failure.
-
-    The binding is the stored row's: the signature only proves that some signing key (current or
-    fallback) made the token, so a payload that disagrees with its row is refused, not believed.
-    """
+def decode(token: str) -> dict:
+    """Signature and age of the token; 401 for any failure. The row is checked by verify()."""
     try:
         claims = _serializer().loads(token, max_age=_ttl_seconds())
     except SignatureExpired:
@@ -86,12 +84,42 @@ def verify(token: str) -> Binding:
         raise Unauthorized("The task permit is not valid.", code="permit_invalid")
     if not isinstance(claims, dict) or not isinstance(claims.get("pid"), str):
         raise Unauthorized("The task permit is not valid.", code="permit_invalid")
-    row = db.session.execute(
-        select(Permit.installation_pk, Permit.project_id, Permit.task_id, Permit.user_account_id,
-               Permit.revoked_at, Permit.expires_at, Installation.status, Installation.installation_id)
-        .join(Installation, Installation.id == Permit.installation_pk)
-        .where(Permit.id == claims["pid"])
-    ).one_or_none()
+    return claims
+
+
+PERMITS = Permit.__table__
+INSTALLATIONS = Installation.__table__
+# Built once: the permit row and its installation's status, by permit id (one indexed lookup).
+_CHECK = (
+    select(PERMITS.c.installation_pk, PERMITS.c.project_id, PERMITS.c.task_id, PERMITS.c.user_account_id,
+           PERMITS.c.revoked_at, PERMITS.c.expires_at, INSTALLATIONS.c.status.label("installation_status"),
+           INSTALLATIONS.c.installation_id)
+    .select_from(PERMITS.join(INSTALLATIONS, INSTALLATIONS.c.id == PERMITS.c.installation_pk))
+    .where(PERMITS.c.id == bindparam("permit_id"))
+)
+
+
+@dataclass(frozen=True)
+class PermitRead:
+    """The permit check extended with what a route reads, sent as one query; ``params`` maps the view's
+    keyword arguments to the statement's own parameters."""
+
+    statement: object
+    params: Callable[[dict], dict]
+
+
+def check_statement(extend=None):
+    """The permit check as one SELECT; ``extend(select)`` may add columns and outer joins to it, so that a
+    route reads what it needs in the same round trip (build it once: see runs.service.STATUS_WITH_PERMIT)."""
+    return _CHECK if extend is None else extend(_CHECK)
+
+
+def binding_from_row(claims: dict, row) -> Binding:
+    """Revocation, expiry and installation status from the stored row; the binding is the row's too.
+
+    The signature only proves that some signing key (current or fallback) made the token, so a payload
+    that disagrees with its row is refused, not believed.
+    """
     if row is None or (claims.get("ins"), claims.get("p"), claims.get("t"), claims.get("u")) != (
             row.installation_id, row.project_id, row.task_id, row.user_account_id):
         raise Unauthorized("The task permit is not known.", code="permit_invalid")
@@ -99,10 +127,24 @@ def verify(token: str) -> Binding:
         raise Unauthorized("The task permit was revoked.", code="permit_revoked")
     if row.expires_at <= clock.now():
         raise Unauthorized("The task permit has expired; launch the task again.", code="permit_expired")
-    if row.status != "active":
+    if row.installation_status != "active":
         raise Unauthorized("The installation of this permit is not active.", code="installation_inactive")
     return Binding(claims["pid"], row.installation_pk, row.installation_id, row.project_id, row.task_id,
                    row.user_account_id)
+
+
+def verify_reading(token: str, statement=_CHECK, params: dict | None = None, connection=None):
+    """verify() with a statement made by check_statement(extend) and its own parameters; answers the binding
+    and the row, so the caller also has what its extension read."""
+    claims = decode(token)
+    connection = connection if connection is not None else db.session.connection()
+    row = connection.execute(statement, {**(params or {}), "permit_id": claims["pid"]}).one_or_none()
+    return binding_from_row(claims, row), row
+
+
+def verify(token: str) -> Binding:
+    """Signature, age, revocation and installation status, with one query; 401 for any failure."""
+    return verify_reading(token)[0]
 
 
 def require_binding(binding: Binding, project_id: str | None = None, task_id: str | None = None) -> None:

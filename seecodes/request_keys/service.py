@@ -9,13 +9,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import DateTime, insert, literal, select, text, update
+from sqlalchemy import DateTime, bindparam, insert, literal, select, text, update
 from sqlalchemy.exc import IntegrityError
 
 from .. import clock, ids
 from ..audit import service as audit
 from ..errors import Conflict, Unauthorized
 from ..extensions import db
+from ..installations.models import Installation
 from .models import RequestKey
 
 PREFIX = "sc_jira_req_"
@@ -181,6 +182,66 @@ def _consume_and_rotate(consume_current, key_hash: str, installation_pk: int, pr
     if inserted is None:
         _refuse(key_hash, installation_pk, principal, moment)
     return IssuedKey(key, expires_at)
+
+
+KEYS = RequestKey.__table__
+INSTALLATIONS = Installation.__table__
+_CONSUME_WITH_INSTALLATION = None
+
+
+def _consume_with_installation_statement():
+    """Built once per process (bind names differ from column names: in an UPDATE, SQLAlchemy would take a
+    same-named bind for a SET value): consume the key of the token's installation (found by its ARI), insert the
+    chain's next key, and answer the installation's row; one statement, one round trip."""
+    global _CONSUME_WITH_INSTALLATION
+    if _CONSUME_WITH_INSTALLATION is None:
+        now = bindparam("now", type_=DateTime())
+        consumed = (
+            update(KEYS)
+            .where(
+                KEYS.c.key_hash == bindparam("presented_hash"),
+                KEYS.c.installation_pk == INSTALLATIONS.c.id,
+                INSTALLATIONS.c.installation_id == bindparam("installation_ari"),
+                KEYS.c.principal == bindparam("chain_principal"),
+                KEYS.c.consumed_at.is_(None),
+                KEYS.c.superseded_at.is_(None),
+                KEYS.c.expires_at > now,
+            )
+            .values(consumed_at=now)
+            .returning(KEYS.c.session_id, *INSTALLATIONS.c)
+            .cte("consumed")
+        )
+        inserted = insert(KEYS).from_select(
+            ["key_hash", "installation_pk", "principal", "session_id", "created_at", "expires_at"],
+            select(bindparam("next_hash"), consumed.c.id, bindparam("chain_principal"), consumed.c.session_id, now,
+                   bindparam("next_expires_at", type_=DateTime())),
+        ).cte("inserted")
+        # A data-modifying CTE runs whether or not the outer SELECT reads it.
+        _CONSUME_WITH_INSTALLATION = select(*(consumed.c[c.name] for c in INSTALLATIONS.c)).add_cte(inserted)
+    return _CONSUME_WITH_INSTALLATION
+
+
+def consume_with_installation(presented: str, installation_id: str, principal: str):
+    """PostgreSQL fast path of the Jira guard: consume() for the installation named by its ARI, answering
+    (next key, the installation's row) from the same statement, in the caller's transaction.
+
+    None when nothing matched, the key is malformed, or on SQLite: the caller then resolves the installation
+    (provisioning it if new) and calls consume(), which refuses with the precise reason.
+    """
+    if not presented or not presented.startswith(PREFIX) or len(presented) > 200 \
+            or db.session.get_bind().dialect.name != "postgresql":
+        return None
+    moment = clock.now()
+    key = ids.new_secret(PREFIX)
+    expires_at = moment + _ttl()
+    row = db.session.connection().execute(_consume_with_installation_statement(), {
+        "presented_hash": ids.hash_secret(presented), "installation_ari": installation_id,
+        "chain_principal": principal,
+        "now": moment, "next_hash": ids.hash_secret(key), "next_expires_at": expires_at,
+    }).one_or_none()
+    if row is None:
+        return None
+    return IssuedKey(key, expires_at), row
 
 
 def _refuse(key_hash: str, installation_pk: int, principal: str, moment: datetime):

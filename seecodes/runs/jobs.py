@@ -155,7 +155,7 @@ class RunJob:
             if state.move(self.run_id, QUEUED, IN_PROCESS, started_at=moment, heartbeat_at=moment,
                           attempts=state.RUNS.c.attempts + 1):
                 state.log(self.run_id, f"in_process: picked up by {socket.gethostname()} pid {os.getpid()}")
-                db.session.commit()
+                state.commit_progress()
                 return True
             db.session.rollback()
             status = db.session.execute(select(Run.status).where(Run.id == self.run_id)).scalar_one_or_none()
@@ -167,7 +167,7 @@ class RunJob:
 
     def note(self, line: str) -> None:
         state.log(self.run_id, line)
-        db.session.commit()
+        state.commit_progress()
 
     def perform(self, started: float) -> str:
         # Plain rows, not ORM instances: nothing here expires (and reloads) at the job's own commits.
@@ -189,7 +189,7 @@ class RunJob:
             return self.abandon()
         state.log(self.run_id, f"processing_remote: read {len(files)} file(s), {sum(sizes.values())} bytes, "
                                f"~{tokens} input tokens; calling {provider.describe()}")
-        db.session.commit()
+        state.commit_progress()
 
         called = time.monotonic()
         completion = provider.complete(

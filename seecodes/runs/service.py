@@ -1,13 +1,14 @@
 """Run life cycle as the API sees it: init, start (estimate, debit, queue), status, output and logs."""
 import re
 
-from sqlalchemy import select
+from sqlalchemy import and_, bindparam, select
 
 from .. import clock, ids, storage
 from ..catalog import service as catalog
 from ..credits import service as credits
 from ..errors import Conflict, DomainError, Forbidden, Invalid, NotFound
 from ..extensions import db
+from ..permits import service as permits
 from ..permits.service import Binding
 from ..storage import keys
 from . import dispatch, rules, state
@@ -48,6 +49,28 @@ def find_run(binding: Binding, run_id: str) -> Run:
     if run.project_id != binding.project_id or run.task_id != binding.task_id:
         raise Forbidden("This run belongs to another task than the permit's.", code="permit_binding_mismatch")
     return run
+
+
+RUNS = Run.__table__
+# GET /v1/tasks/{runId}: the permit check and the run's status columns in one query (an outer join, so a
+# missing run still lets the permit be judged first: 401 before 404).
+STATUS_WITH_PERMIT = permits.PermitRead(
+    permits.check_statement(lambda check: check.add_columns(
+        RUNS.c.id.label("run_id"), RUNS.c.project_id.label("run_project_id"), RUNS.c.task_id.label("run_task_id"),
+        RUNS.c.status.label("run_status"), RUNS.c.updated_at.label("run_updated_at"),
+        RUNS.c.error.label("run_error"), RUNS.c.result_zip_key.label("run_result_zip_key"),
+    ).outerjoin(RUNS, and_(RUNS.c.id == bindparam("run_id"), RUNS.c.installation_pk == permits.PERMITS.c.installation_pk))),
+    lambda view_kwargs: {"run_id": view_kwargs["runId"]},
+)
+
+
+def status_from_read(binding: Binding, read) -> dict:
+    """The status document from the row of STATUS_WITH_PERMIT, with find_run's 404 / 403 rules."""
+    if read.run_id is None:
+        raise NotFound("No such run.", code="run_not_found")
+    if read.run_project_id != binding.project_id or read.run_task_id != binding.task_id:
+        raise Forbidden("This run belongs to another task than the permit's.", code="permit_binding_mismatch")
+    return _status(read.run_status, read.run_updated_at, read.run_error, read.run_result_zip_key)
 
 
 def require_accepting_uploads(run_id: str, name: str) -> None:
@@ -105,11 +128,15 @@ def start_run(binding: Binding, run_id: str, model_id: str | None, user_prompt: 
 
 
 def status_document(run: Run) -> dict:
-    document = {"status": run.status, "updatedAt": clock.iso(run.updated_at)}
-    if run.error:
-        document["error"] = run.error
-    if run.status == SUCCEEDED and run.result_zip_key:
-        document["resultZipUrl"] = storage.get().download_url(run.result_zip_key)
+    return _status(run.status, run.updated_at, run.error, run.result_zip_key)
+
+
+def _status(status: str, updated_at, error: str | None, result_zip_key: str | None) -> dict:
+    document = {"status": status, "updatedAt": clock.iso(updated_at)}
+    if error:
+        document["error"] = error
+    if status == SUCCEEDED and result_zip_key:
+        document["resultZipUrl"] = storage.get().download_url(result_zip_key)
     return document
 
 
