@@ -24,6 +24,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     register_error_handlers(app)
     register_proxy_fix(app)
     register_cli(app)
+    register_scheduler(app)
     return app
 
 
@@ -98,3 +99,9 @@ def register_cli(app: Flask) -> None:
     from .cli import register as register_commands
 
     register_commands(app)
+
+
+def register_scheduler(app: Flask) -> None:
+    from . import scheduler
+
+    scheduler.register(app)

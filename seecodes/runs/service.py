@@ -1,8 +1,6 @@
 """Run life cycle as the API sees it: init, start (estimate, debit, queue), status, output and logs."""
 import re
 
-from sqlalchemy import select
-
 from .. import clock, ids, storage
 from ..catalog import service as catalog
 from ..credits import service as credits
@@ -11,7 +9,7 @@ from ..extensions import db
 from ..permits.service import Binding
 from ..storage import keys
 from . import dispatch, rules, state
-from .models import INITIALIZED, QUEUED, SUCCEEDED, Run, RunLogLine
+from .models import INITIALIZED, QUEUED, SUCCEEDED, Run
 from .settings import setting
 
 RUN_ID = re.compile(r"^run_[0-9a-f]{24}$")
@@ -120,8 +118,4 @@ def output_text(run: Run) -> str:
     return storage.get().read(run.output_key).decode("utf-8", errors="replace")
 
 
-def log_text(run_id: str) -> str:
-    rows = db.session.execute(
-        select(RunLogLine.logged_at, RunLogLine.line).where(RunLogLine.run_id == run_id).order_by(RunLogLine.id)
-    ).all()
-    return "".join(f"{clock.iso(row.logged_at, micro=True)} {row.line}\n" for row in rows)
+log_text = state.log_text  # the one formatter of run logs lives with the run's state

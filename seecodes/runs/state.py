@@ -1,5 +1,5 @@
 """Run state changes as conditional UPDATEs, so concurrent actors (workers, reaper, starts) never both win."""
-from sqlalchemy import insert, update
+from sqlalchemy import insert, select, update
 
 from .. import clock
 from ..credits import service as credits
@@ -48,3 +48,11 @@ def heartbeat(run_id: str) -> bool:
         update(RUNS).where(RUNS.c.id == run_id, RUNS.c.status.in_(ACTIVE_STATUSES)).values(heartbeat_at=clock.now())
     )
     return result.rowcount == 1
+
+
+def log_text(run_id: str) -> str:
+    """The run's log as text, one `<ISO-8601 UTC with microseconds> <line>` per line (GET …/logs, result.zip)."""
+    rows = db.session.execute(
+        select(LOG_LINES.c.logged_at, LOG_LINES.c.line).where(LOG_LINES.c.run_id == run_id).order_by(LOG_LINES.c.id)
+    ).all()
+    return "".join(f"{clock.iso(row.logged_at, micro=True)} {row.line}\n" for row in rows)
