@@ -106,6 +106,7 @@ def serve(args) -> int:
     from .settings import setting
 
     connection = Redis.from_url(app.config["REDIS_URL"], socket_connect_timeout=5)
+    _wait_for_redis(connection, setting("SEECODES_WORKER_RESTART_MAX_SECONDS", app))
     heartbeat = setting("SEECODES_WORKER_HEARTBEAT_SECONDS", app)
     worker = RunWorker([app.config["SEECODES_RUN_QUEUE"]], connection=connection, name=args.name,
                        job_monitoring_interval=heartbeat)
@@ -117,6 +118,20 @@ def serve(args) -> int:
         log.error("RQ worker stopped: Redis unavailable (%s)", error.__class__.__name__)
         return 3
     return 0
+
+
+def _wait_for_redis(connection, longest: float) -> None:
+    """Boot once, then wait for Redis here rather than exit and boot again at each attempt."""
+    pause = 0.25
+    while True:
+        try:
+            connection.ping()
+            return
+        except RedisError as error:
+            if pause == 0.25:
+                log.warning("Redis unavailable (%s); waiting for it", error.__class__.__name__)
+            time.sleep(pause)
+            pause = min(pause * 2, longest)
 
 
 class Supervisor:

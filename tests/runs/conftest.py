@@ -161,7 +161,8 @@ def add_model(app):
 
 class FakeOpenAI:
     """An OpenAI-compatible chat-completions server; the first path segment picks the behaviour:
-    /ok, /fail (always 500), /flaky (one 500, then ok), /slow (answers after 2 s), /hang (until released)."""
+    /ok, /fail (always 500), /flaky (one 500, then ok), /slow (answers after 2 s), /sleepN (after N s),
+    /hang (until released)."""
 
     def __init__(self):
         self.requests = []
@@ -182,6 +183,8 @@ class FakeOpenAI:
                     return self._send(500, {"error": {"message": "upstream exploded"}})
                 if mode == "slow":
                     time.sleep(2)
+                if mode.startswith("sleep"):
+                    time.sleep(float(mode[len("sleep"):]))
                 if mode == "hang":
                     fake.release.wait(60)
                 self._send(200, {"id": "chatcmpl-1", "object": "chat.completion", "model": body.get("model"),
