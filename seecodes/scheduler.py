@@ -50,7 +50,12 @@ def _reap_interval(app) -> float:
 def register(app: Flask) -> None:
     """The app's maintenance tasks (add more with add_task), started on a web process's first request."""
     app.extensions[TASKS_KEY] = [Task("runs.reap", _reap, _reap_interval)]
-    app.before_request(lambda: start(app) if enabled(app) else None)
+    app.before_request(lambda: _start_quietly(app))
+
+
+def _start_quietly(app: Flask) -> None:
+    if enabled(app):
+        start(app)  # returns the thread, which a before_request hook must not
 
 
 def add_task(app: Flask, name: str, function: Callable[[], object], interval: Callable[[Flask], float]) -> None:

@@ -77,7 +77,9 @@ class Gunicorn:
             env={**env, "PORT": str(self.port), "GUNICORN_ACCESS_LOG": "/dev/null",
                  "SEECODES_PUBLIC_BASE_URL": self.url},
             stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
-        assert wait_for(self.answers, 30), self.output()
+        if not wait_for(self.answers, 30):
+            self.stop()
+            raise AssertionError(self.output())
 
     def answers(self) -> bool:
         try:
