@@ -1,12 +1,14 @@
-"""GET /healthz; /openapi.json itself is served by flask-smorest and documented here."""
+"""GET /healthz (liveness), GET /readyz (readiness); /openapi.json itself is served by flask-smorest and
+documented here."""
 from flask.views import MethodView
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
+from ... import readiness
 from ...errors import Unavailable
 from ...extensions import ErrorSchema, db
 from . import blp
-from .schemas import HealthSchema
+from .schemas import HealthSchema, ReadySchema
 
 
 @blp.route("/healthz")
@@ -24,6 +26,25 @@ class Health(MethodView):
             db.session.rollback()
             raise Unavailable("The database does not answer.", code="database_unavailable")
         return {"ok": True}
+
+
+@blp.route("/readyz")
+class Ready(MethodView):
+    @blp.response(200, ReadySchema)
+    @blp.alt_response(503, schema=ErrorSchema, description="`not_ready`: `detail` names what failed and how to fix "
+                                                           "it; `checks` has every check")
+    def get(self):
+        """Readiness check
+
+        Database, Redis (when configured), object storage, at least one live worker (when a queue is
+        configured) and the age of the oldest queued run. 503 `not_ready` with the reasons when one fails.
+        """
+        checks = readiness.run_all()
+        documents = {check.name: check.document() for check in checks}
+        failed = [check.detail for check in checks if not check.ok]
+        if failed:
+            raise Unavailable(" ".join(failed), code="not_ready", checks=documents)
+        return {"ok": True, "checks": documents}
 
 
 def document_spec_route(app, api) -> None:
