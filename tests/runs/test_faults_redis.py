@@ -82,7 +82,9 @@ def test_a_worker_started_while_redis_is_down_serves_once_it_is_back_and_stops_o
     redis_server.stop()
     process = WorkerProcess(tmp_path, moto_url, REDIS_URL=redis_server.url, **FAST)
     try:
-        time.sleep(2)  # the worker cannot register; `make worker` keeps trying
+        # The worker meets the outage as it registers; `make worker` keeps waiting for Redis.
+        assert wait_for(lambda: process.process.poll() is not None or "Redis unavailable" in process.output(), 30)
+        time.sleep(1)
         assert process.process.poll() is None, process.output()
         redis_server.start()
         run_id = runs.started()
