@@ -6,4 +6,3 @@ from ...extensions import Schema
 
 class HealthSchema(Schema):
     ok = ma.fields.Boolean(required=True)
-
