@@ -129,3 +129,15 @@ def test_the_scheduler_keeps_a_fixed_grid(previous, now, expected):
     from seecodes.scheduler import next_due
 
     assert next_due(previous, 1.0, now) == expected
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_only_one_holder_of_a_maintenance_lock_at_a_time(app, backend):
+    from seecodes.scheduler import exclusive
+
+    with app.app_context():
+        with exclusive("test.lock") as first:
+            with exclusive("test.lock") as second:  # another connection, as another process would have
+                assert (first, second) == (True, False)
+        with exclusive("test.lock") as again:
+            assert again is True
