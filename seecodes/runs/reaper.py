@@ -4,8 +4,9 @@ Rules (docs/runs.md): a queued run whose RQ job is gone (or ended without claimi
 job that ended on its own counts against SEECODES_RUN_MAX_REQUEUES (a job lost with Redis, or one that
 could not reach the database, does not), and past that count the run is failed; a running run
 (in_process / processing_remote) whose job is gone or ended and which no longer heartbeats, whose heartbeat
-is older than SEECODES_RUN_STALE_SECONDS, or that has run longer than its timeout, is failed and refunded. Without Redis (the embedded default) a queued run is failed
-once it has waited longer than the timeout plus the stale age: its executor was lost with a restart.
+is older than SEECODES_RUN_STALE_SECONDS, or that has run longer than its timeout, is failed and refunded.
+Without Redis (the embedded default) a queued run is failed once it has waited longer than the timeout plus
+the stale age: its executor was lost with a restart.
 """
 import logging
 from dataclasses import dataclass, field
