@@ -11,6 +11,7 @@ from rq.job import Job, JobStatus
 from seecodes import clock
 
 from .conftest import LIST_MD, S3_BUCKET, WorkerProcess, production_overrides, reap_now
+from .faults import wait_for
 
 
 @pytest.fixture
@@ -83,7 +84,8 @@ def test_a_failing_provider_fails_the_run_refunds_and_fails_the_rq_job(runs, wor
     status = runs.wait(run_id)
     assert status["status"] == "failed" and "HTTP 500" in status["error"]
     assert credits_of(funded) == 1000
-    assert Job.fetch(run_id, connection=redis_db).get_status() == JobStatus.FAILED
+    # The job marks its run failed before it re-raises; RQ records the failure a moment later.
+    assert wait_for(lambda: Job.fetch(run_id, connection=redis_db).get_status() == JobStatus.FAILED, 10)
 
 
 def test_a_job_over_its_timeout_ends_failed_and_refunded(app, runs, worker, funded, hanging, credits_of):
