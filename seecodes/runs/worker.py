@@ -108,8 +108,10 @@ def serve(args) -> int:
     connection = Redis.from_url(app.config["REDIS_URL"], socket_connect_timeout=5)
     _wait_for_redis(connection, setting("SEECODES_WORKER_RESTART_MAX_SECONDS", app))
     heartbeat = setting("SEECODES_WORKER_HEARTBEAT_SECONDS", app)
+    # RQ's own maintenance (its registries: the jobs of dead workers end "failed") keeps the reaper's pace.
     worker = RunWorker([app.config["SEECODES_RUN_QUEUE"]], connection=connection, name=args.name,
-                       job_monitoring_interval=heartbeat)
+                       job_monitoring_interval=heartbeat,
+                       maintenance_interval=setting("SEECODES_REAP_INTERVAL_SECONDS", app))
     worker.heartbeat_seconds = heartbeat
     worker.supervised_name = args.name is not None
     try:
