@@ -28,7 +28,8 @@ run: setup
 test: setup
 	$(VENV)/bin/pytest -q $(PYTEST_ARGS)
 
-worker: setup
+# A worker migrates (under the migrations' lock, so it may start beside `make run`) but leaves seeding to run.
+worker: migrate
 	exec $(PY) -m seecodes.runs.worker
 
 bench: setup

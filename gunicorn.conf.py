@@ -29,3 +29,7 @@ def post_fork(server, worker):
 
     with app.app_context():
         db.engine.dispose(close=False)
+    from seecodes import scheduler
+
+    if scheduler.enabled(app):
+        scheduler.start(app)  # the reaper runs even when no request comes and no worker is alive

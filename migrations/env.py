@@ -4,6 +4,7 @@ from logging.config import fileConfig
 from flask import current_app
 
 from alembic import context
+from sqlalchemy import text
 
 # this is the Alembic Config object, which provides
 # access to the values within the .ini file in use.
@@ -13,6 +14,9 @@ config = context.config
 # This line sets up loggers basically.
 fileConfig(config.config_file_name)
 logger = logging.getLogger('alembic.env')
+
+# A PostgreSQL advisory lock key of its own ("seecodes.migrations" in ASCII, truncated to 8 bytes).
+MIGRATION_LOCK_KEY = int.from_bytes(b"seecodes", "big") & 0x7FFFFFFFFFFFFFFF
 
 
 def get_engine():
@@ -97,14 +101,26 @@ def run_migrations_online():
     connectable = get_engine()
 
     with connectable.connect() as connection:
-        context.configure(
-            connection=connection,
-            target_metadata=get_metadata(),
-            **conf_args
-        )
+        # `make run` and `make worker` may upgrade a fresh database at the same moment: one upgrades while
+        # the other waits here, then finds the schema current.
+        serialized = connection.dialect.name == "postgresql"
+        if serialized:
+            connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
+            connection.commit()
+        try:
+            context.configure(
+                connection=connection,
+                target_metadata=get_metadata(),
+                **conf_args
+            )
 
-        with context.begin_transaction():
-            context.run_migrations()
+            with context.begin_transaction():
+                context.run_migrations()
+        finally:
+            if serialized:
+                connection.rollback()
+                connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": MIGRATION_LOCK_KEY})
+                connection.commit()
 
 
 if context.is_offline_mode():

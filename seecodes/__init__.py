@@ -26,6 +26,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     register_json_input(app)
     register_proxy_fix(app)
     register_cli(app)
+    register_scheduler(app)
     return app
 
 
@@ -138,3 +139,9 @@ def register_cli(app: Flask) -> None:
     from .cli import register as register_commands
 
     register_commands(app)
+
+
+def register_scheduler(app: Flask) -> None:
+    from . import scheduler
+
+    scheduler.register(app)

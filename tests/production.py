@@ -86,24 +86,27 @@ class WorkerProcess:
         self.process = subprocess.Popen(args, cwd=ROOT, env=self.env, stdout=self.log, stderr=subprocess.STDOUT,
                                         start_new_session=True)
 
-    def horses(self) -> list[int]:
-        """Work-horse pids: RQ forks them into process groups of their own, so list children by parent pid."""
-        children = []
+    def descendants(self) -> list[int]:
+        """The RQ worker below the supervisor and its work horses (RQ puts each horse in a process group of
+        its own, the supervisor does the same with the worker), found by parent pid."""
+        parents = {}
         for entry in Path("/proc").iterdir():
             if entry.name.isdigit():
                 try:
-                    fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-                except OSError:
+                    parents[int(entry.name)] = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+                except (OSError, IndexError, ValueError):
                     continue
-                if int(fields[1]) == self.process.pid:
-                    children.append(int(entry.name))
-        return children
+        found, frontier = [], [self.process.pid]
+        while frontier:
+            parent = frontier.pop()
+            children = [pid for pid, ppid in parents.items() if ppid == parent]
+            found += children
+            frontier += children
+        return found
 
     def kill(self):
-        """SIGKILL the worker and its work horse, as a lost machine would."""
-        horses = self.horses()
-        os.kill(self.process.pid, signal.SIGKILL)
-        for pid in horses:
+        """SIGKILL the supervisor, the worker and its work horse, as a lost machine would."""
+        for pid in [self.process.pid] + self.descendants():
             try:
                 os.kill(pid, signal.SIGKILL)
             except ProcessLookupError:
@@ -112,12 +115,17 @@ class WorkerProcess:
 
     def stop(self):
         if self.process.poll() is None:
+            left = self.descendants()
             os.killpg(self.process.pid, signal.SIGTERM)
             try:
                 self.process.wait(timeout=15)
             except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait()
+                self.kill()
+            for pid in left:  # a worker that outlived its supervisor
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
         self.log.close()
 
     def output(self) -> str:

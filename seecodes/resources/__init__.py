@@ -10,6 +10,7 @@ def register(app, api):
         api.register_blueprint(package.blp)
     system.document_spec_route(app, api)
     app.register_blueprint(storage_blp)  # signed upload/download URLs: not part of the public contract
+    app.register_blueprint(system.routes.operations)  # GET /readyz: operational, not part of the contract
     app.register_blueprint(_swagger_assets())
 
 

@@ -1,7 +1,7 @@
 """Getting a queued run to a job: an RQ queue when REDIS_URL is set, else an in-process executor."""
+import importlib
 import logging
 import threading
-import time
 from concurrent.futures import ThreadPoolExecutor
 
 from flask import current_app
@@ -23,6 +23,8 @@ EXECUTOR_KEY = "seecodes.runs.executor"
 # Finished jobs stay in Redis long enough for the reaper to tell "finished" from "vanished".
 RESULT_TTL_SECONDS = 24 * 3600
 FAILURE_TTL_SECONDS = 7 * 24 * 3600
+# Job meta set by a job that failed because the database was down: the reaper's re-queue does not count it.
+INFRASTRUCTURE_META = "seecodes.infrastructure"
 
 
 def queue(app=None) -> Queue | None:
@@ -67,50 +69,30 @@ def _after_rollback(session):
 
 
 class Executor:
-    """The embedded default's background threads: runs jobs and, now and then, the reaper."""
+    """The embedded default's background threads, running the same job function as RQ workers do."""
 
     def __init__(self, app):
         self.app = app
         self.pool = ThreadPoolExecutor(max_workers=setting("SEECODES_RUN_THREADS", app),
                                        thread_name_prefix="seecodes-run")
-        self.reap_interval = setting("SEECODES_REAP_INTERVAL_SECONDS", app)
-        self.last_reap = None
-        self.lock = threading.Lock()
 
     def submit(self, run_id: str):
-        with self.lock:
-            reap_due = self.last_reap is None or time.monotonic() - self.last_reap >= self.reap_interval
-            if reap_due:
-                self.last_reap = time.monotonic()
-        if reap_due:
-            # Also repairs runs that a previous process (a restart) left behind.
-            self.pool.submit(self._in_app, _reap)
-        return self.pool.submit(self._in_app, _execute, run_id)
+        return self.pool.submit(self._in_app, run_id)
 
-    def _in_app(self, function, *args):
+    def _in_app(self, run_id):
+        # Resolved by name, as RQ does: the job sits above dispatch and is not imported by it.
+        module, function = JOB_FUNCTION.rsplit(".", 1)
         with self.app.app_context():
             try:
-                return function(*args)
+                return getattr(importlib.import_module(module), function)(run_id)
             except Exception:
                 # The job already marked its run failed and refunded it; there is no RQ to tell.
-                log.exception("background %s failed", function.__name__)
+                log.exception("background run %s failed", run_id)
             finally:
                 db.session.remove()
 
     def shutdown(self, wait: bool = True) -> None:
         self.pool.shutdown(wait=wait)
-
-
-def _execute(run_id):
-    from .jobs import execute_run
-
-    return execute_run(run_id)
-
-
-def _reap():
-    from .reaper import reap
-
-    return reap()
 
 
 def executor(app) -> Executor:

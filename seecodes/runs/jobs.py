@@ -14,13 +14,14 @@ import zipfile
 
 from flask import current_app, has_app_context
 from sqlalchemy import select
+from sqlalchemy.exc import InterfaceError, OperationalError
 
 from .. import clock, storage
 from ..catalog.models import CatalogModel
 from ..errors import NotFound
 from ..extensions import db
 from ..storage import keys
-from . import providers, rules, service, state
+from . import dispatch, providers, rules, state
 from .models import INITIALIZED, IN_PROCESS, PROCESSING_REMOTE, QUEUED, SUCCEEDED, Run
 from .settings import setting
 
@@ -77,7 +78,7 @@ def warm_up(app) -> None:
             state.move(nobody, PROCESSING_REMOTE, SUCCEEDED, output_key="", result_zip_key="", input_tokens=0,
                        output_tokens=0, finished_at=moment)
             state.heartbeat(nobody)
-            service.log_text(nobody)
+            state.log_text(nobody)
             with db.session.begin_nested():
                 state.log(nobody, "warm-up")  # refused by the foreign key, compiled all the same
         except IntegrityError:
@@ -87,6 +88,21 @@ def warm_up(app) -> None:
         finally:
             db.session.rollback()
             db.session.remove()
+
+
+def _note_infrastructure_failure(reason: str) -> None:
+    """Tell the reaper (through the RQ job's meta) that this job failed for the infrastructure, not the run."""
+    from redis.exceptions import RedisError
+    from rq import get_current_job
+
+    job = get_current_job()
+    if job is None:
+        return
+    job.meta[dispatch.INFRASTRUCTURE_META] = reason
+    try:
+        job.save_meta()
+    except RedisError:  # then the job's failure is not recorded either, and the reaper sees it gone
+        pass
 
 
 class RunFailed(Exception):
@@ -133,7 +149,12 @@ class RunJob:
         self.timeout = _rq_timeout() or setting("SEECODES_RUN_TIMEOUT_SECONDS", app)
 
     def execute(self) -> str:
-        if not self.claim():
+        try:
+            claimed = self.claim()
+        except (OperationalError, InterfaceError) as error:
+            _note_infrastructure_failure(f"database unavailable ({error.__class__.__name__})")
+            raise
+        if not claimed:
             return "skipped"
         started = time.monotonic()
         heartbeat = Heartbeat(self.app, self.run_id, setting("SEECODES_RUN_HEARTBEAT_SECONDS", self.app))
@@ -218,7 +239,7 @@ class RunJob:
             raise RunFailed(f"The input file {name!r} is no longer in storage.")
 
     def result_zip(self, output: bytes, last_line: str) -> bytes:
-        log_text = service.log_text(self.run_id) + f"{clock.iso(clock.now(), micro=True)} {last_line}\n"
+        log_text = state.log_text(self.run_id) + f"{clock.iso(clock.now(), micro=True)} {last_line}\n"
         buffer = io.BytesIO()
         with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
             archive.writestr(keys.OUTPUT_NAME, output)

@@ -12,7 +12,7 @@ from ..permits import service as permits
 from ..permits.service import Binding
 from ..storage import keys
 from . import dispatch, rules, state
-from .models import INITIALIZED, QUEUED, SUCCEEDED, Run, RunLogLine
+from .models import INITIALIZED, QUEUED, SUCCEEDED, Run
 from .settings import setting
 
 RUN_ID = re.compile(r"^run_[0-9a-f]{24}$")
@@ -22,12 +22,15 @@ class InputTooLarge(DomainError):
     status, code = 413, "input_exceeds_context"
 
 
-def init_run(binding: Binding, model_id: str, files: list[str]) -> tuple[Run, dict[str, str], str]:
-    """Create the run in the permit's binding; answer it, its upload URLs and the store's bucket."""
+def init_run(binding: Binding, model_id: str, files: list[str]) -> dict:
+    """Create the run in the permit's binding; answer the init document (runId, bucket, prefix, uploads, and on
+    S3 the presigned POST forms)."""
     catalog.get_model(model_id)
     problems = rules.file_name_problems(files)
     if problems:
         raise Invalid("Some file names are not acceptable.", errors={"files": problems})
+    store = storage.get()
+    storage.ensure_usable(store)
     run_id = ids.new_id("run_")
     moment = clock.now()
     run = Run(id=run_id, installation_pk=binding.installation_pk, project_id=binding.project_id,
@@ -36,9 +39,15 @@ def init_run(binding: Binding, model_id: str, files: list[str]) -> tuple[Run, di
               requeues=0, created_at=moment, updated_at=moment)
     db.session.add(run)
     db.session.flush()
-    store = storage.get()
-    uploads = {name: store.upload_url(keys.input_key(run_id, name)) for name in files}
-    return run, uploads, store.bucket
+    document = {"runId": run_id, "bucket": store.bucket, "prefix": run.storage_prefix}
+    forms = storage.upload_forms(store, {name: keys.input_key(run_id, name) for name in files})
+    if forms is None:
+        document.update(uploadMethod="PUT",
+                        uploads={name: store.upload_url(keys.input_key(run_id, name)) for name in files})
+    else:
+        document.update(uploadMethod="POST", uploads={name: form["url"] for name, form in forms.items()},
+                        uploadForms=forms)
+    return document
 
 
 def find_run(binding: Binding, run_id: str) -> Run:
@@ -108,6 +117,9 @@ def start_run(binding: Binding, run_id: str, model_id: str | None, user_prompt: 
     limit = setting("SEECODES_MAX_UPLOAD_BYTES")
     oversized = [name for name, size in sizes.items() if size > limit]
     if oversized:
+        # A store that does not enforce the upload policy (some S3-compatible ones) must not keep the file.
+        for name in oversized:
+            storage.discard(storage.get(), keys.input_key(run.id, name))
         raise DomainError(f"Input files may have at most {limit} bytes: {', '.join(oversized)}.",
                           code="upload_too_large", status=413, files=oversized)
     tokens = rules.estimate_input_tokens(sizes, user_prompt)
@@ -147,8 +159,4 @@ def output_text(run: Run) -> str:
     return storage.get().read(run.output_key).decode("utf-8", errors="replace")
 
 
-def log_text(run_id: str) -> str:
-    rows = db.session.execute(
-        select(RunLogLine.logged_at, RunLogLine.line).where(RunLogLine.run_id == run_id).order_by(RunLogLine.id)
-    ).all()
-    return "".join(f"{clock.iso(row.logged_at, micro=True)} {row.line}\n" for row in rows)
+log_text = state.log_text  # the one formatter of run logs lives with the run's state

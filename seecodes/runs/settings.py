@@ -12,8 +12,15 @@ DEFAULTS = {
     "SEECODES_RUN_CLAIM_WAIT_SECONDS": 5,
     # Threads of the embedded default's in-process executor.
     "SEECODES_RUN_THREADS": 2,
-    # How often workers (and the embedded executor) run the reaper.
+    # How often every live process (web workers, worker supervisors) runs the reaper (seecodes/scheduler.py).
     "SEECODES_REAP_INTERVAL_SECONDS": 60,
+    # How often an RQ worker refreshes its heartbeat in Redis, idle or busy (/readyz reads it).
+    "SEECODES_WORKER_HEARTBEAT_SECONDS": 10,
+    # First and longest pause before `make worker` restarts an RQ worker that exited (doubling in between).
+    "SEECODES_WORKER_RESTART_SECONDS": 1,
+    "SEECODES_WORKER_RESTART_MAX_SECONDS": 30,
+    # /readyz fails when the oldest queued run has waited longer than this.
+    "SEECODES_READY_MAX_QUEUE_AGE_SECONDS": 600,
     # A queued run whose job vanished is re-queued at most this many times, then failed.
     "SEECODES_RUN_MAX_REQUEUES": 3,
     # Lifetime of presigned / signed storage URLs.

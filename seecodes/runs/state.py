@@ -1,5 +1,5 @@
 """Run state changes as conditional UPDATEs, so concurrent actors (workers, reaper, starts) never both win."""
-from sqlalchemy import insert, text, update
+from sqlalchemy import insert, select, text, update
 
 from .. import clock
 from ..credits import service as credits
@@ -59,3 +59,11 @@ def commit_progress() -> None:
     if db.session.get_bind().dialect.name == "postgresql":
         db.session.execute(text("SET LOCAL synchronous_commit = off"))
     db.session.commit()
+
+
+def log_text(run_id: str) -> str:
+    """The run's log as text, one `<ISO-8601 UTC with microseconds> <line>` per line (GET …/logs, result.zip)."""
+    rows = db.session.execute(
+        select(LOG_LINES.c.logged_at, LOG_LINES.c.line).where(LOG_LINES.c.run_id == run_id).order_by(LOG_LINES.c.id)
+    ).all()
+    return "".join(f"{clock.iso(row.logged_at, micro=True)} {row.line}\n" for row in rows)

@@ -1,15 +1,21 @@
-"""S3 storage (or any S3-compatible store) through boto3: presigned PUT/GET, one client per process."""
+"""S3 storage (or any S3-compatible store) through boto3: presigned POST uploads bounded in size, presigned GET
+downloads, one client per process, and errors an operator can act on."""
 import os
 import threading
+import time
 
 import boto3
 from botocore.config import Config
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import (BotoCoreError, ClientError, EndpointConnectionError, NoCredentialsError,
+                                 PartialCredentialsError)
 
 from ..errors import NotFound, Unavailable
 
 _clients: dict = {}
+_verified: dict = {}  # (pid, endpoint, bucket) -> when the bucket last answered
 _lock = threading.Lock()
+VERIFIED_SECONDS = 300
+MISSING = ("404", "NoSuchKey", "NotFound", "NoSuchBucket")
 
 
 def client(endpoint_url: str | None):
@@ -32,34 +38,88 @@ def client(endpoint_url: str | None):
     return found
 
 
-def _unavailable(error: Exception) -> Unavailable:
-    return Unavailable(f"Object storage is unavailable ({error.__class__.__name__}).", code="storage_unavailable")
+def forget_clients() -> None:
+    """Drop cached clients and bucket checks (credentials changed; tests)."""
+    _clients.clear()
+    _verified.clear()
 
 
 class S3Storage:
-    def __init__(self, bucket: str, endpoint_url: str | None, ttl: int):
+    def __init__(self, bucket: str, endpoint_url: str | None, ttl: int, max_upload_bytes: int):
         self.bucket = bucket
         self.endpoint_url = endpoint_url
         self.ttl = ttl
+        self.max_upload_bytes = max_upload_bytes
 
     @classmethod
     def from_config(cls, app) -> "S3Storage":
         from ..runs.settings import setting
 
         return cls(app.config["S3_BUCKET"], app.config.get("S3_ENDPOINT_URL"),
-                   setting("SEECODES_STORAGE_URL_TTL_SECONDS", app))
+                   setting("SEECODES_STORAGE_URL_TTL_SECONDS", app), setting("SEECODES_MAX_UPLOAD_BYTES", app))
 
     @property
     def client(self):
         return client(self.endpoint_url)
 
+    def explain(self, error: Exception) -> str:
+        """What is wrong with this store, in words that say what to fix."""
+        where = f" at {self.endpoint_url}" if self.endpoint_url else ""
+        if isinstance(error, (NoCredentialsError, PartialCredentialsError)):
+            return ("S3 credentials are missing: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or AWS_PROFILE), "
+                    "or give the host an IAM role.")
+        if isinstance(error, EndpointConnectionError):
+            return f"The S3 endpoint{where} does not answer: check S3_ENDPOINT_URL and the network."
+        if isinstance(error, ClientError):
+            code = str(error.response.get("Error", {}).get("Code"))
+            if code in MISSING:
+                return f"The S3 bucket {self.bucket!r} does not exist{where}: create it, or set S3_BUCKET."
+            if code in ("403", "AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch"):
+                return (f"Access to the S3 bucket {self.bucket!r}{where} is denied ({code}): check the credentials "
+                        "and grant them s3:ListBucket, s3:GetObject, s3:PutObject and s3:DeleteObject.")
+            return f"Object storage is unavailable ({code})."
+        return f"Object storage is unavailable ({error.__class__.__name__})."
+
+    def unavailable(self, error: Exception) -> Unavailable:
+        return Unavailable(self.explain(error), code="storage_unavailable")
+
+    def check(self) -> str | None:
+        """None when the bucket answers with these credentials, else what to fix."""
+        try:
+            self.client.head_bucket(Bucket=self.bucket)
+        except (ClientError, BotoCoreError) as error:
+            return self.explain(error)
+        _verified[(os.getpid(), self.endpoint_url, self.bucket)] = time.monotonic()
+        return None
+
+    def ensure_usable(self) -> None:
+        """503 storage_unavailable, with what to fix, before a run is created on a store that cannot hold it.
+        A bucket that answered is trusted for a few minutes per process."""
+        seen = _verified.get((os.getpid(), self.endpoint_url, self.bucket))
+        if seen is not None and time.monotonic() - seen < VERIFIED_SECONDS:
+            return
+        problem = self.check()
+        if problem:
+            raise Unavailable(problem, code="storage_unavailable")
+
+    def upload_form(self, key: str) -> dict:
+        """A presigned POST whose policy S3 enforces: exactly this key, at most SEECODES_MAX_UPLOAD_BYTES."""
+        try:
+            return self.client.generate_presigned_post(
+                self.bucket, key, Conditions=[["content-length-range", 0, self.max_upload_bytes]],
+                ExpiresIn=self.ttl)
+        except (ClientError, BotoCoreError) as error:
+            raise self.unavailable(error)
+
     def upload_url(self, key: str) -> str:
-        return self.client.generate_presigned_url("put_object", Params={"Bucket": self.bucket, "Key": key},
-                                                  ExpiresIn=self.ttl)
+        return self.upload_form(key)["url"]
 
     def download_url(self, key: str) -> str:
-        return self.client.generate_presigned_url("get_object", Params={"Bucket": self.bucket, "Key": key},
-                                                  ExpiresIn=self.ttl)
+        try:
+            return self.client.generate_presigned_url("get_object", Params={"Bucket": self.bucket, "Key": key},
+                                                      ExpiresIn=self.ttl)
+        except (ClientError, BotoCoreError) as error:
+            raise self.unavailable(error)
 
     def size(self, key: str) -> int | None:
         try:
@@ -67,9 +127,9 @@ class S3Storage:
         except ClientError as error:
             if error.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
                 return None
-            raise _unavailable(error)
+            raise self.unavailable(error)
         except BotoCoreError as error:
-            raise _unavailable(error)
+            raise self.unavailable(error)
 
     def read(self, key: str) -> bytes:
         try:
@@ -77,12 +137,18 @@ class S3Storage:
         except ClientError as error:
             if error.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
                 raise NotFound("No such object.", code="object_not_found")
-            raise _unavailable(error)
+            raise self.unavailable(error)
         except BotoCoreError as error:
-            raise _unavailable(error)
+            raise self.unavailable(error)
 
     def write(self, key: str, data: bytes, content_type: str = "application/octet-stream") -> None:
         try:
             self.client.put_object(Bucket=self.bucket, Key=key, Body=data, ContentType=content_type)
         except (ClientError, BotoCoreError) as error:
-            raise _unavailable(error)
+            raise self.unavailable(error)
+
+    def delete(self, key: str) -> None:
+        try:
+            self.client.delete_object(Bucket=self.bucket, Key=key)
+        except (ClientError, BotoCoreError) as error:
+            raise self.unavailable(error)

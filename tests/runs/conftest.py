@@ -53,6 +53,14 @@ class RunDriver:
     def upload(url, data: bytes):
         return requests.put(url, data=data, timeout=10)
 
+    @classmethod
+    def send(cls, document, name, data: bytes):
+        """Upload one input as the init answer says: PUT on local storage, the presigned POST form on S3."""
+        if document.get("uploadMethod") == "POST":
+            form = document["uploadForms"][name]
+            return requests.post(form["url"], data=form["fields"], files={"file": (name, data)}, timeout=10)
+        return cls.upload(document["uploads"][name], data)
+
     def prepared(self, files=None, model="strict light"):
         """An initialized run with every file uploaded; answers (runId, init answer)."""
         files = {"list.md": LIST_MD} if files is None else files
@@ -60,8 +68,8 @@ class RunDriver:
         assert answer.status_code == 200, answer.get_json()
         document = answer.get_json()
         for name, data in files.items():
-            uploaded = self.upload(document["uploads"][name], data)
-            assert uploaded.status_code == 200, uploaded.text
+            uploaded = self.send(document, name, data)
+            assert uploaded.status_code in (200, 204), uploaded.text
         return document["runId"], document
 
     def started(self, files=None, model="strict light", prompt="generate change log"):
@@ -153,7 +161,8 @@ def add_model(app):
 
 class FakeOpenAI:
     """An OpenAI-compatible chat-completions server; the first path segment picks the behaviour:
-    /ok, /fail (always 500), /flaky (one 500, then ok), /slow (answers after 2 s), /hang (until released)."""
+    /ok, /fail (always 500), /flaky (one 500, then ok), /slow (answers after 2 s), /sleepN (after N s),
+    /hang (until released)."""
 
     def __init__(self):
         self.requests = []
@@ -174,6 +183,8 @@ class FakeOpenAI:
                     return self._send(500, {"error": {"message": "upstream exploded"}})
                 if mode == "slow":
                     time.sleep(2)
+                if mode.startswith("sleep"):
+                    time.sleep(float(mode[len("sleep"):]))
                 if mode == "hang":
                     fake.release.wait(60)
                 self._send(200, {"id": "chatcmpl-1", "object": "chat.completion", "model": body.get("model"),
@@ -228,3 +239,105 @@ def reap_now(app):
         finally:
             db.session.remove()
 
+<<<<<<< ours
+=======
+
+# --- production: PostgreSQL, Redis, S3 (moto), RQ workers in subprocesses --------------------------------
+
+@pytest.fixture(scope="session")
+def moto_url():
+    from moto.server import ThreadedMotoServer
+
+    saved = {name: os.environ.get(name) for name in AWS_ENV}
+    os.environ.update(AWS_ENV)
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    url = f"http://{host}:{port}"
+    import boto3
+
+    boto3.client("s3", endpoint_url=url, region_name="us-east-1").create_bucket(Bucket=S3_BUCKET)
+    yield url
+    server.stop()
+    for name, value in saved.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+
+
+@pytest.fixture(scope="session")
+def redis_db():
+    connection = Redis.from_url(REDIS_URL)
+    connection.flushdb()
+    yield connection
+    connection.flushdb()
+
+
+def production_overrides(moto_url, **extra):
+    return {"REDIS_URL": REDIS_URL, "SEECODES_STORAGE": "s3", "S3_ENDPOINT_URL": moto_url, "S3_BUCKET": S3_BUCKET,
+            **extra}
+
+
+class WorkerProcess:
+    """`python -m seecodes.runs.worker` with the production environment."""
+
+    def __init__(self, tmp_path, moto_url, burst=False, **env):
+        instance = tmp_path / "worker-instance"
+        instance.mkdir(exist_ok=True)
+        self.env = {**os.environ, **AWS_ENV, "DATABASE_URL": PG_URL, "REDIS_URL": REDIS_URL,
+                    "SEECODES_STORAGE": "s3", "S3_ENDPOINT_URL": moto_url, "S3_BUCKET": S3_BUCKET,
+                    "SEECODES_SECRET_KEY": "test-secret-key", "SEECODES_INSTANCE_PATH": str(instance),
+                    "SEECODES_REAP_INTERVAL_SECONDS": "3600", "SEECODES_LOG_LEVEL": "WARNING",
+                    "PYTHONPATH": str(ROOT), FAKE_KEY_ENV: FAKE_KEY, **env}
+        self.log_path = tmp_path / "worker.log"
+        args = [sys.executable, "-m", "seecodes.runs.worker"] + (["--burst"] if burst else [])
+        self.log = open(self.log_path, "wb")
+        self.process = subprocess.Popen(args, cwd=ROOT, env=self.env, stdout=self.log, stderr=subprocess.STDOUT,
+                                        start_new_session=True)
+
+    def descendants(self) -> list[int]:
+        """The RQ worker below the supervisor and its work horses (RQ puts each horse in a process group of
+        its own, the supervisor does the same with the worker), found by parent pid."""
+        parents = {}
+        for entry in Path("/proc").iterdir():
+            if entry.name.isdigit():
+                try:
+                    parents[int(entry.name)] = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+                except (OSError, IndexError, ValueError):
+                    continue
+        found, frontier = [], [self.process.pid]
+        while frontier:
+            parent = frontier.pop()
+            children = [pid for pid, ppid in parents.items() if ppid == parent]
+            found += children
+            frontier += children
+        return found
+
+    def kill(self):
+        """SIGKILL the supervisor, the worker and its work horse, as a lost machine would."""
+        for pid in [self.process.pid] + self.descendants():
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        self.process.wait()
+
+    def stop(self):
+        if self.process.poll() is None:
+            left = self.descendants()
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.kill()
+            for pid in left:  # a worker that outlived its supervisor
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+        self.log.close()
+
+    def output(self) -> str:
+        return self.log_path.read_text(errors="replace")
+>>>>>>> theirs

@@ -1,8 +1,11 @@
-"""GET /healthz; /openapi.json itself is served by flask-smorest and documented here."""
+"""GET /healthz (liveness), GET /readyz (readiness); /openapi.json itself is served by flask-smorest and
+documented here."""
+from flask import Blueprint, jsonify
 from flask.views import MethodView
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
+from ... import readiness
 from ...errors import Unavailable
 from ...extensions import ErrorSchema, db
 from . import blp
@@ -24,6 +27,22 @@ class Health(MethodView):
             db.session.rollback()
             raise Unavailable("The database does not answer.", code="database_unavailable")
         return {"ok": True}
+
+
+# Operational endpoints stay out of /openapi.json, which documents exactly the contract's routes.
+operations = Blueprint("operations", __name__)
+
+
+@operations.get("/readyz")
+def ready():
+    """Readiness: database, Redis (when configured), object storage, at least one live worker (when a queue is
+    configured) and the age of the oldest queued run; 503 `not_ready` with the reasons and every check."""
+    checks = readiness.run_all()
+    documents = {check.name: check.document() for check in checks}
+    failed = [check.detail for check in checks if not check.ok]
+    if failed:
+        raise Unavailable(" ".join(failed), code="not_ready", checks=documents)
+    return jsonify({"ok": True, "checks": documents})
 
 
 def document_spec_route(app, api) -> None:

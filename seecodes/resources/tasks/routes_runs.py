@@ -23,14 +23,16 @@ class RunInit(MethodView):
     @task_permit
     @blp.arguments(InitBodySchema)
     @blp.response(200, InitAnswerSchema)
+    @_error(503, "`storage_unavailable`: the object store cannot be used (missing credentials or bucket)")
     def post(self, body, permit):
         """Initialize an AI run
 
-        Creates a run bound to the permit's project/task and answers a presigned PUT URL per input file
-        (`files` defaults to `["list.md"]`). 422 for an unknown model or an unacceptable file name.
+        Creates a run bound to the permit's project/task and answers an upload target per input file
+        (`files` defaults to `["list.md"]`): a signed PUT URL on local storage, a presigned POST on S3
+        (`uploadForms`). 422 for an unknown model or an unacceptable file name; 503 `storage_unavailable`
+        when the store cannot be used (the detail says what to fix).
         """
-        run, uploads, bucket = runs.init_run(permit, body["model"], body["files"])
-        return {"ok": True, "runId": run.id, "bucket": bucket, "prefix": run.storage_prefix, "uploads": uploads}
+        return {"ok": True, **runs.init_run(permit, body["model"], body["files"])}
 
 
 @blp.route("/v1/tasks/<string:runId>/start")

@@ -27,13 +27,25 @@ class InitBodySchema(Schema):
             raise ma.ValidationError(problems)
 
 
+class UploadFormSchema(Schema):
+    url = ma.fields.String(required=True)
+    fields = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.String(), required=True)
+
+
 class InitAnswerSchema(Schema):
     ok = ma.fields.Boolean(required=True)
     runId = ma.fields.String(required=True, metadata={"example": "run_3f9c0b1e2d4a5b6c7d8e9f00"})
     bucket = ma.fields.String(required=True, metadata={"description": "S3 bucket, or `local`"})
     prefix = ma.fields.String(required=True, metadata={"example": "runs/run_3f9c0b1e2d4a5b6c7d8e9f00/input/"})
     uploads = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.String(), required=True,
-                             metadata={"description": "file name -> presigned PUT URL (send the raw bytes)"})
+                             metadata={"description": "file name -> upload URL. Local storage: PUT the raw bytes "
+                                                      "there. S3: POST the form of `uploadForms` there."})
+    uploadMethod = ma.fields.String(metadata={"description": "`PUT` (local storage) or `POST` (S3)",
+                                              "enum": ["PUT", "POST"]})
+    uploadForms = ma.fields.Dict(
+        keys=ma.fields.String(), values=ma.fields.Nested(UploadFormSchema),
+        metadata={"description": "S3 only: file name -> presigned POST (multipart/form-data: every field of "
+                                 "`fields`, then the file as `file`). S3 refuses a file over the upload limit."})
 
 
 class StartBodySchema(Schema):

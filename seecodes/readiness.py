@@ -1,0 +1,106 @@
+"""Readiness checks (GET /readyz; reusable by `flask doctor`): plain functions, each answering a Check."""
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+from flask import current_app
+from sqlalchemy import func, select, text
+
+from . import clock, storage
+from .extensions import db
+from .queueing import redis_connection
+from .runs.models import QUEUED, Run
+from .runs.settings import setting
+
+
+@dataclass
+class Check:
+    name: str
+    ok: bool
+    detail: str
+    facts: dict = field(default_factory=dict)
+
+    def document(self) -> dict:
+        return {"ok": self.ok, "detail": self.detail, **self.facts}
+
+
+def database() -> Check:
+    try:
+        db.session.execute(text("SELECT 1"))
+        return Check("database", True, "The database answers.")
+    except Exception as error:  # any failure to answer is the finding
+        db.session.rollback()
+        return Check("database", False, f"The database does not answer ({error.__class__.__name__}): check "
+                                        "DATABASE_URL and that the server is up.")
+
+
+def redis() -> Check | None:
+    """None on the embedded default (no REDIS_URL)."""
+    connection = redis_connection()
+    if connection is None:
+        return None
+    try:
+        connection.ping()
+        return Check("redis", True, "Redis answers.")
+    except Exception as error:
+        return Check("redis", False, f"Redis does not answer ({error.__class__.__name__}): check REDIS_URL and "
+                                     "that the server is up; runs cannot be started meanwhile.")
+
+
+def object_storage() -> Check:
+    try:
+        problem = storage.check()
+    except Exception as error:
+        problem = f"Object storage cannot be checked ({error.__class__.__name__})."
+    return Check("storage", problem is None, problem or "The object store can be used.")
+
+
+def workers() -> Check | None:
+    """At least one RQ worker of the run queue heartbeating recently; None on the embedded default."""
+    from rq import Queue, Worker
+
+    connection = redis_connection()
+    if connection is None:
+        return None
+    queue_name = current_app.config["SEECODES_RUN_QUEUE"]
+    heartbeat = setting("SEECODES_WORKER_HEARTBEAT_SECONDS")
+    limit = 3 * heartbeat + 5
+    try:
+        found = Worker.all(connection=connection, queue=Queue(queue_name, connection=connection))
+    except Exception as error:
+        return Check("workers", False, f"Workers cannot be listed ({error.__class__.__name__}).")
+    now = datetime.now(timezone.utc)  # RQ's clock, not the service's (which tests may shift)
+    live = [worker for worker in found
+            if worker.last_heartbeat is not None and (now - _aware(worker.last_heartbeat)).total_seconds() <= limit]
+    if not live:
+        return Check("workers", False, f"No live worker serves the queue {queue_name!r} (none heartbeat within "
+                                       f"{limit} s): start one with `make worker`.", {"live": 0})
+    return Check("workers", True, f"{len(live)} live worker(s) serve the queue {queue_name!r}.",
+                 {"live": len(live)})
+
+
+def queue_age() -> Check:
+    """How long the oldest queued run has waited; too long means the workers do not keep up (or are gone)."""
+    try:
+        oldest = db.session.execute(select(func.min(Run.queued_at)).where(Run.status == QUEUED)).scalar()
+    except Exception as error:
+        db.session.rollback()
+        return Check("queue", False, f"Queued runs cannot be read ({error.__class__.__name__}).")
+    limit = setting("SEECODES_READY_MAX_QUEUE_AGE_SECONDS")
+    age = 0 if oldest is None else max(0, int((clock.now() - oldest).total_seconds()))
+    if age > limit:
+        return Check("queue", False, f"The oldest queued run has waited {age} s (more than {limit} s): add "
+                                     "workers or check that they run.", {"oldestQueuedSeconds": age})
+    return Check("queue", True, "Queued runs do not wait too long.", {"oldestQueuedSeconds": age})
+
+
+def _aware(moment):
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=timezone.utc)
+
+
+def run_all() -> list[Check]:
+    """Every check that applies to this configuration, database first."""
+    checks = [database()]
+    checks += [check for check in (redis(), object_storage(), workers()) if check is not None]
+    if checks[0].ok:
+        checks.append(queue_age())
+    return checks
