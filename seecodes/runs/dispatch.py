@@ -1,4 +1,5 @@
 """Getting a queued run to a job: an RQ queue when REDIS_URL is set, else an in-process executor."""
+import contextvars
 import logging
 import threading
 import time
@@ -10,6 +11,7 @@ from rq import Queue
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
+from .. import request_ids
 from ..errors import Unavailable
 from ..extensions import db
 from ..queueing import redis_connection
@@ -43,7 +45,7 @@ def enqueue(run_id: str) -> None:
         rq_queue.enqueue(JOB_FUNCTION, run_id, job_id=run_id,
                          job_timeout=setting("SEECODES_RUN_TIMEOUT_SECONDS"),
                          result_ttl=RESULT_TTL_SECONDS, failure_ttl=FAILURE_TTL_SECONDS,
-                         description=f"run {run_id}")
+                         description=f"run {run_id}", meta={"request_id": request_ids.current()})
     except RedisError as error:
         raise Unavailable(f"The run queue is unavailable ({error.__class__.__name__}); nothing was charged.",
                           code="queue_unavailable")
@@ -85,7 +87,8 @@ class Executor:
         if reap_due:
             # Also repairs runs that a previous process (a restart) left behind.
             self.pool.submit(self._in_app, _reap)
-        return self.pool.submit(self._in_app, _execute, run_id)
+        # The job's log lines carry the request id of the start that submitted it.
+        return self.pool.submit(contextvars.copy_context().run, self._in_app, _execute, run_id)
 
     def _in_app(self, function, *args):
         with self.app.app_context():
