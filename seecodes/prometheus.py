@@ -204,7 +204,7 @@ def register(app) -> None:
 
     @blp.get("/metrics")
     def metrics():
-        token = current_app.config.get("SEECODES_METRICS_TOKEN")
+        token = current_app.config.get("SEECODES_METRICS_TOKEN") or os.environ.get("SEECODES_METRICS_TOKEN")
         if not token:
             raise NotFound("Metrics are disabled: set SEECODES_METRICS_TOKEN to enable GET /metrics.",
                            code="metrics_disabled")

@@ -39,15 +39,20 @@ def execute_run(run_id: str) -> str:
     """Entry point of the job; answers what happened (succeeded, failed raises, skipped)."""
     if has_app_context():
         with prometheus.job_timer():
-            return RunJob(current_app._get_current_object(), run_id).execute()
+            return _logged(run_id, RunJob(current_app._get_current_object(), run_id).execute())
     if _app is None:
         raise RuntimeError("No Flask app: run jobs with `python -m seecodes.runs.worker`.")
     request_ids.bind_from_current_job()
     with _app.app_context(), prometheus.job_timer():
         try:
-            return RunJob(_app, run_id).execute()
+            return _logged(run_id, RunJob(_app, run_id).execute())
         finally:
             db.session.remove()
+
+
+def _logged(run_id: str, outcome: str) -> str:
+    log.info("run %s job ended: %s", run_id, outcome)  # carries the request id of the start that queued it
+    return outcome
 
 
 def _rq_timeout() -> int | None:

@@ -41,10 +41,11 @@ class RunWorker(Worker):
 
 
 def build_app():
-    from .. import create_app
+    from .. import create_app, logs, prometheus
     from ..extensions import db
     from . import jobs
 
+    logs.configure()  # before RQ adds its own handler: one format (JSON or text) for every worker line
     app = create_app()
     if not app.config.get("REDIS_URL"):
         raise SystemExit("REDIS_URL is not set: without Redis the web process runs the runs itself.")
@@ -52,6 +53,8 @@ def build_app():
         engine = db.engine
     # A forked horse must not reuse the parent's pooled connections (close=False leaves them to the parent).
     os.register_at_fork(after_in_child=lambda: engine.dispose(close=False))
+    parent = os.getpid()
+    os.register_at_fork(after_in_child=lambda: prometheus.become_work_horse(parent))
     jobs.use_app(app)
     jobs.warm_up(app)
     # Work horses are forks: keep the collector off the inherited heap (fewer copy-on-write pages, no long
@@ -66,6 +69,10 @@ def main(argv=None) -> int:
     parser.add_argument("--burst", action="store_true", help="work until the queue is empty, then exit")
     parser.add_argument("--name", default=None, help="worker name (default: random)")
     args = parser.parse_args(argv)
+    # Metrics go where this host's gunicorn reads them (gunicorn.conf.py uses the same default).
+    instance = os.environ.get("SEECODES_INSTANCE_PATH") or os.path.join(
+        os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "instance")
+    os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", os.path.join(instance, "prometheus"))
     app = build_app()
     from .settings import setting
 
