@@ -3,7 +3,7 @@ import os
 import time
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, REGISTRY, generate_latest
-from prometheus_client import values as _values
+from prometheus_client import disable_created_metrics, values as _values
 from prometheus_client.core import GaugeMetricFamily
 
 
@@ -14,6 +14,7 @@ def _process_identity():
 
 
 _horse_of = None
+disable_created_metrics()  # the *_created series only double the exposition
 if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
     os.makedirs(os.environ["PROMETHEUS_MULTIPROC_DIR"], exist_ok=True)
     _values.ValueClass = _values.MultiProcessValue(_process_identity)
