@@ -62,7 +62,8 @@ class RedactingFilter(logging.Filter):
         if record.exc_info and not record.exc_text:
             record.exc_text = logging.Formatter().formatException(record.exc_info)
         if record.exc_text:
-            record.exc_text = redact(record.exc_text, self.secrets)
+            # formatters re-render exc_info when present; the redacted text is all they may see
+            record.exc_text, record.exc_info = redact(record.exc_text, self.secrets), None
         return True
 
 
