@@ -3,7 +3,7 @@ from pathlib import Path
 
 import click
 from flask import current_app
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
 from sqlalchemy.exc import IntegrityError
 
 from .extensions import db
@@ -89,6 +89,7 @@ def maintenance_prune():
 
 
 @click.command("doctor")
+@with_appcontext
 @click.option("--online", is_flag=True, help="Also send one request to every AI provider of the catalog")
 def doctor_command(online):
     """Check this configuration end to end; exit 1 when a check fails."""
