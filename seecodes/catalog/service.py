@@ -76,6 +76,17 @@ def _validate_entry(entry: dict) -> None:
 
 
 def seed(path: Path | None = None, update: bool = False) -> tuple[int, int]:
+    """`_seed`, once more if a concurrent seed (make run and make worker starting together) inserted first."""
+    from sqlalchemy.exc import IntegrityError
+
+    try:
+        return _seed(path, update)
+    except IntegrityError:
+        db.session.rollback()
+        return _seed(path, update)
+
+
+def _seed(path: Path | None = None, update: bool = False) -> tuple[int, int]:
     """Insert the file's entries that the catalog lacks. Existing entries are an operator's choice and stay as
     they are, unless `update` (then they take the file's values). Entries not in the file are left alone.
     Validates the whole file before writing anything. Commits."""
