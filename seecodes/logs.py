@@ -12,6 +12,7 @@ TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s [%(request_id)s]: %(message)s"
 JSON_FIELDS = ["asctime", "levelname", "name", "message", "request_id"]
 JSON_RENAMES = {"asctime": "time", "levelname": "level", "name": "logger"}
 REDACTED = "[redacted]"
+QUIET_LIBRARIES = ("botocore", "boto3", "urllib3", "s3transfer")
 
 # What a credential looks like wherever it may appear in a line (URLs, headers, messages).
 _PATTERNS = [
@@ -111,6 +112,8 @@ def configure(level: str | None = None, fmt: str | None = None) -> None:
     handler._seecodes = True
     root.addHandler(handler)
     root.setLevel(level or os.environ.get("SEECODES_LOG_LEVEL", "INFO"))
+    for chatty in QUIET_LIBRARIES:  # their INFO lines (credential discovery, connection pools) are noise here
+        logging.getLogger(chatty).setLevel(logging.WARNING)
 
 
 try:

@@ -135,6 +135,6 @@ def warn_if_offline_in_production(app) -> None:
         db.session.rollback()
         return
     if offline:
-        log.warning("models %s are served by the offline provider (no AI) on a production database; set "
+        log.warning("model(s) %s served by the offline provider (no AI) on a production database; set "
                     "SEECODES_AI_BASE_URL, SEECODES_AI_MODEL and SEECODES_AI_API_KEY or a catalog file "
                     "(SEECODES_CATALOG_FILE), see docs/operations.md", ", ".join(offline))
