@@ -9,8 +9,8 @@ from pythonjsonlogger.json import JsonFormatter
 from . import request_ids
 
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s [%(request_id)s]: %(message)s"
-JSON_FIELDS = ["asctime", "levelname", "name", "message", "request_id"]
-JSON_RENAMES = {"asctime": "time", "levelname": "level", "name": "logger"}
+JSON_FIELDS = ["levelname", "name", "message", "request_id"]
+JSON_RENAMES = {"levelname": "level", "name": "logger"}
 REDACTED = "[redacted]"
 QUIET_LIBRARIES = ("botocore", "boto3", "urllib3", "s3transfer")
 
@@ -87,7 +87,8 @@ def log_format(environ=os.environ) -> str:
 
 def formatter(fmt: str | None = None) -> logging.Formatter:
     if (fmt or log_format()) == "json":
-        return JsonFormatter(JSON_FIELDS, rename_fields=JSON_RENAMES, timestamp=False)
+        # "time": ISO 8601 in UTC, from the record's creation
+        return JsonFormatter(JSON_FIELDS, rename_fields=JSON_RENAMES, timestamp="time")
     return logging.Formatter(TEXT_FORMAT)
 
 
@@ -127,6 +128,7 @@ if _GunicornLogger is not None:
 
         def setup(self, cfg):
             super().setup(cfg)
+            self.secrets = known_secrets()
             for log in (self.error_log, self.access_log):
                 for handler in log.handlers:
                     decorate(handler)
@@ -135,7 +137,7 @@ if _GunicornLogger is not None:
 
         def atoms(self, resp, req, environ, request_time):
             atoms = super().atoms(resp, req, environ, request_time)
-            secrets = known_secrets()
+            secrets = getattr(self, "secrets", ())
             for name in ("r", "q", "U", "f", "{raw_uri}e", "{query_string}e", "{http_referer}e", "{referer}i"):
                 if isinstance(atoms.get(name), str):
                     atoms[name] = redact(atoms[name], secrets)
