@@ -14,19 +14,20 @@ JSON_RENAMES = {"levelname": "level", "name": "logger"}
 REDACTED = "[redacted]"
 QUIET_LIBRARIES = ("botocore", "boto3", "urllib3", "s3transfer")
 
-# What a credential looks like wherever it may appear in a line (URLs, headers, messages).
+# What a credential looks like wherever it may appear in a line (URLs, headers, messages), each with a
+# substring the line must contain for the pattern to apply (a cheap test first: this runs on every line).
 _PATTERNS = [
     # launch codes and request keys: keep the prefix so the line still says what was there
-    (re.compile(r"(sc_launch_|sc_jira_req_)[A-Za-z0-9_-]+"), r"\1" + REDACTED),
+    ("sc_", re.compile(r"(sc_launch_|sc_jira_req_)[A-Za-z0-9_-]+"), r"\1" + REDACTED),
     # query parameters that carry a credential: launcher code, storage signatures, S3 presigned URLs
-    (re.compile(r"(?i)([?&;](?:c|code|sig|signature|permit|token|access_token|key|x-amz-signature|"
-                r"x-amz-credential|x-amz-security-token|awsaccesskeyid)=)[^&\s\"']*"), r"\1" + REDACTED),
+    ("=", re.compile(r"(?i)([?&;](?:c|code|sig|signature|permit|token|access_token|key|x-amz-signature|"
+                     r"x-amz-credential|x-amz-security-token|awsaccesskeyid)=)[^&\s\"']*"), r"\1" + REDACTED),
     # bearer credentials in headers or messages (Forge tokens, permits, provider keys)
-    (re.compile(r"(?i)(bearer\s+)[^\s\"',]+"), r"\1" + REDACTED),
+    ("", re.compile(r"(?i)(bearer\s+)[^\s\"',]+"), r"\1" + REDACTED),
     # signed tokens: JWTs (Forge) and itsdangerous permits are three dot-separated base64url parts
-    (re.compile(r"[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{16,}"), REDACTED),
+    (".", re.compile(r"[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{16,}"), REDACTED),
     # OpenAI-style API keys
-    (re.compile(r"\bsk-[A-Za-z0-9_-]{8,}"), "sk-" + REDACTED),
+    ("sk-", re.compile(r"\bsk-[A-Za-z0-9_-]{8,}"), "sk-" + REDACTED),
 ]
 # Secret values known to this process; any of them in a line is replaced literally.
 SECRET_VARIABLES = ("SEECODES_SECRET_KEY", "SEECODES_AI_API_KEY", "SEECODES_METRICS_TOKEN", "AWS_SECRET_ACCESS_KEY",
@@ -34,11 +35,14 @@ SECRET_VARIABLES = ("SEECODES_SECRET_KEY", "SEECODES_AI_API_KEY", "SEECODES_METR
 
 
 def redact(text: str, secrets: tuple[str, ...] = ()) -> str:
+    if len(text) < 8:
+        return text
     for secret in secrets:
-        if secret and len(secret) >= 8:
+        if secret and len(secret) >= 8 and secret in text:
             text = text.replace(secret, REDACTED)
-    for pattern, replacement in _PATTERNS:
-        text = pattern.sub(replacement, text)
+    for needle, pattern, replacement in _PATTERNS:
+        if needle in text:
+            text = pattern.sub(replacement, text)
     return text
 
 
