@@ -28,8 +28,8 @@ run: setup
 test: setup
 	$(VENV)/bin/pytest -q $(PYTEST_ARGS)
 
-# A worker migrates (under the migrations' lock, so it may start beside `make run`) but leaves seeding to run.
-worker: migrate
+# A worker migrates (under the migrations' lock) and seeds (concurrent seeds converge), so it may start beside `make run`.
+worker: setup
 	exec $(PY) -m seecodes.runs.worker
 
 bench: setup

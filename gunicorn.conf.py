@@ -1,6 +1,9 @@
 """gunicorn settings; every value can be overridden from the environment."""
 import os
 
+_root = os.path.dirname(os.path.abspath(__file__))
+_instance = os.environ.get("SEECODES_INSTANCE_PATH") or os.path.join(_root, "instance")
+
 bind = f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "gthread")
@@ -8,9 +11,13 @@ threads = int(os.environ.get("GUNICORN_THREADS", "4"))
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "60"))
 graceful_timeout = 30
 keepalive = 5
+forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+
+# Logs: our logger class writes JSON or text (SEECODES_LOG_FORMAT), adds the request id and never writes a
+# credential (query strings and credential headers are redacted).
+logger_class = "seecodes.logs.GunicornLogger"
 accesslog = os.environ.get("GUNICORN_ACCESS_LOG", "-")
 errorlog = "-"
-forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 # Request line and header limits (docs/security.md, "Limits and refusal codes"). The longest request line
 # the OpenAPI document allows (hints and baseUrl are printable ASCII, ≤ 512 characters, even fully
 # percent-encoded) is under 4 KiB; 8,190 is gunicorn's maximum. Beyond these, gunicorn itself answers
@@ -18,6 +25,22 @@ forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 limit_request_line = 8190
 limit_request_fields = 100
 limit_request_field_size = 8190
+access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms "%(a)s" request_id=%({x-request-id}o)s'
+
+# Control socket (gunicornc): every gunicorn on a host would share ~/.gunicorn/gunicorn.ctl, so it is off
+# unless GUNICORN_CONTROL_SOCKET names this instance's own path.
+control_socket = os.environ.get("GUNICORN_CONTROL_SOCKET") or os.path.join(_instance, "gunicorn.ctl")
+control_socket_disable = not os.environ.get("GUNICORN_CONTROL_SOCKET")
+
+# Prometheus multiprocess mode: the workers of this gunicorn (and the RQ workers of this host, which use the
+# same default) write their metrics under one folder that GET /metrics adds up. Set before any app import.
+os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", os.path.join(_instance, "prometheus"))
+
+
+def on_starting(server):
+    from seecodes.prometheus import prepare_directory
+
+    prepare_directory(os.environ["PROMETHEUS_MULTIPROC_DIR"])
 
 
 def post_fork(server, worker):
@@ -29,7 +52,19 @@ def post_fork(server, worker):
 
     with app.app_context():
         db.engine.dispose(close=False)
+        if worker.age == 1:  # once per start, not once per worker
+            from seecodes.catalog.service import warn_if_offline_in_production
+
+            warn_if_offline_in_production(app)
+            db.session.remove()
+
     from seecodes import scheduler
 
     if scheduler.enabled(app):
         scheduler.start(app)  # the reaper runs even when no request comes and no worker is alive
+
+
+def child_exit(server, worker):
+    from seecodes.prometheus import worker_exited
+
+    worker_exited(worker.pid)

@@ -1,5 +1,4 @@
 """SeeCodes backend: connects Jira work (Forge app) to the developer's editor (VS Code / Cursor)."""
-import logging
 import os
 
 from flask import Flask
@@ -19,7 +18,9 @@ def create_app(overrides: dict | None = None) -> Flask:
     app.config.update(_openapi_config())
     app.config.update(overrides or {})
     register_logging(app)
+    register_request_ids(app)
     register_extensions(app)
+    register_metrics(app)
     register_blueprints(app)
     register_error_handlers(app)
     register_cache_control(app)
@@ -53,9 +54,22 @@ def _openapi_config() -> dict:
 
 
 def register_logging(app: Flask) -> None:
-    if not app.debug and not logging.getLogger().handlers:
-        logging.basicConfig(level=os.environ.get("SEECODES_LOG_LEVEL", "INFO"),
-                            format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from . import logs
+
+    if not app.debug:
+        logs.configure()
+
+
+def register_request_ids(app: Flask) -> None:
+    from . import request_ids
+
+    request_ids.register(app)
+
+
+def register_metrics(app: Flask) -> None:
+    from . import prometheus
+
+    prometheus.register(app)
 
 
 def register_extensions(app: Flask) -> None:

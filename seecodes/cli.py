@@ -1,9 +1,9 @@
-"""Flask CLI: installations, model catalog, Forge dev keys and tokens, run repair."""
+"""Flask CLI: installations, model catalog, Forge dev keys and tokens, run repair, retention, doctor."""
 from pathlib import Path
 
 import click
 from flask import current_app
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
 from sqlalchemy.exc import IntegrityError
 
 from .extensions import db
@@ -12,6 +12,7 @@ installations_cli = AppGroup("installations", help="Manage Jira installations.")
 models_cli = AppGroup("models", help="Manage the model catalog.")
 forge_cli = AppGroup("forge", help="Local Forge signing keys and tokens for offline development.")
 runs_cli = AppGroup("runs", help="Maintain AI runs.")
+maintenance_cli = AppGroup("maintenance", help="Housekeeping: retention of spent credentials and old events.")
 from .runs.cli import reap as _runs_reap  # noqa: E402
 runs_cli.add_command(_runs_reap)
 
@@ -59,16 +60,45 @@ def installations_grant_credits(cloud_id, credits):
 
 
 @models_cli.command("seed")
-@click.option("--file", "path", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None)
-def models_seed(path):
-    """Insert or update the catalog (idempotent); the default catalog has `strict light`."""
+@click.option("--file", "path", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="Catalog file (default: SEECODES_CATALOG_FILE, else the built-in catalog)")
+@click.option("--update", is_flag=True, help="Also overwrite existing entries with the file's values")
+def models_seed(path, update):
+    """Add the catalog's missing models (idempotent); existing entries are kept unless --update."""
     from .catalog import service
 
+    source = service.catalog_file(path)
+    if not source.is_file():
+        raise click.ClickException(f"catalog file {source} does not exist (SEECODES_CATALOG_FILE?)")
     try:
-        created, updated = service.seed(path)
-    except (ValueError, KeyError) as error:
+        created, updated = service.seed(path, update=update)
+    except (ValueError, KeyError, TypeError) as error:
         raise click.ClickException(f"invalid catalog: {error}")
-    click.echo(f"catalog seeded: {created} created, {updated} updated")
+    click.echo(f"catalog seeded from {source}: {created} created, {updated} updated"
+               + ("" if update else " (existing entries kept; --update overwrites them)"))
+    service.warn_if_offline_in_production(current_app)
+
+
+@maintenance_cli.command("prune")
+def maintenance_prune():
+    """Remove spent credentials and security events past their retention period."""
+    from .retention import prune
+
+    outcome = prune()
+    click.echo(f"pruned {outcome.total} rows: {outcome}")
+
+
+@click.command("doctor")
+@with_appcontext
+@click.option("--online", is_flag=True, help="Also send one request to every AI provider of the catalog")
+def doctor_command(online):
+    """Check this configuration end to end; exit 1 when a check fails."""
+    from . import doctor
+
+    results = doctor.run_checks(current_app, online=online)
+    click.echo(doctor.table(results))
+    if any(result.status == doctor.FAIL for result in results):
+        raise SystemExit(1)
 
 
 @forge_cli.command("dev-keys")
@@ -108,5 +138,5 @@ def forge_dev_token(installation_id, cloud_id, principal, ttl, aud, environment,
 
 
 def register(app):
-    for group in (installations_cli, models_cli, forge_cli, runs_cli):
+    for group in (installations_cli, models_cli, forge_cli, runs_cli, maintenance_cli, doctor_command):
         app.cli.add_command(group)

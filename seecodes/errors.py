@@ -84,10 +84,14 @@ class Unavailable(DomainError):
 
 
 def envelope(status: int, code: str, detail: str, errors=None, **extra):
+    from . import prometheus, request_ids
+
     body = {"ok": False, "error": code, "detail": detail}
     if errors is not None:
         body["errors"] = errors
     body.update(extra)
+    body["requestId"] = request_ids.current()
+    prometheus.count_error(status, code)
     response = jsonify(body)
     response.status_code = status
     return response

@@ -23,6 +23,7 @@ class ErrorSchema(Schema):
     error = ma.fields.String(metadata={"description": "Stable machine-readable code"})
     detail = ma.fields.String(metadata={"description": "Human-readable explanation"})
     errors = ma.fields.Dict(metadata={"description": "422 only: field -> messages"})
+    requestId = ma.fields.String(metadata={"description": "The request's X-Request-ID, to quote to the operator"})
 
 
 class Api(_Api):

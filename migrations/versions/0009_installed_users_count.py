@@ -1,7 +1,7 @@
 """the latest installed-users count kept on the installation row
 
 Revision ID: 0009
-Revises: 0005
+Revises: 0007
 Create Date: 2026-11-29
 
 GET /v1/instances/me reads it on every call; POST /v1/jira/instance-metrics maintains it. Existing
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0009'
-down_revision = '0005'
+down_revision = '0007'
 branch_labels = None
 depends_on = None
 

@@ -12,7 +12,7 @@ class CatalogModel(db.Model):
     max_context = db.Column(db.Integer, nullable=False)
     pricing_base = db.Column(db.Float, nullable=False)
     pricing_per_token = db.Column(db.Float, nullable=False)
-    provider = db.Column(db.String(32), nullable=False)  # offline | openai
+    provider = db.Column(db.String(32), nullable=False)  # offline | openai | default (SEECODES_AI_*, else offline)
     # openai: {"baseUrl": ..., "model": ..., "apiKeyEnv": ..., "timeoutSeconds": ..., "maxRetries": ...}
     provider_config = db.Column(JSONType, nullable=False, default=dict)
     enabled = db.Column(db.Boolean, nullable=False, default=True)

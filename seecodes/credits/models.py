@@ -18,4 +18,7 @@ class UsageRow(db.Model):
     run_id = db.Column(db.String(64), nullable=True)
     user_account_id = db.Column(db.String(255), nullable=True)
     credits = db.Column(db.Integer, nullable=False)
+    # task_run: the provider's actual token counts, written when the run succeeds (compare with credits)
+    input_tokens = db.Column(db.Integer, nullable=True)
+    output_tokens = db.Column(db.Integer, nullable=True)
     created_at = db.Column(db.DateTime, nullable=False, default=utcnow)

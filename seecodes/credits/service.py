@@ -2,6 +2,7 @@
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
+from .. import prometheus
 from ..errors import PaymentRequired
 from ..extensions import db
 from ..installations.models import Installation
@@ -36,6 +37,7 @@ def debit(installation_pk: int, credits: int, *, run_id, project_id, task_id, us
         )
     )
     db.session.flush()
+    prometheus.credits_debited(db.session, credits)
 
 
 def refund(run_id: str) -> bool:
@@ -66,7 +68,15 @@ def refund(run_id: str) -> bool:
         .where(Installation.id == charge.installation_pk)
         .values(credits=Installation.credits + charge.credits)
     )
+    prometheus.credits_refunded(db.session, charge.credits)
     return True
+
+
+def record_tokens(run_id: str, input_tokens: int, output_tokens: int) -> None:
+    """The provider's actual counts on the run's debit row, in the caller's transaction."""
+    db.session.execute(update(UsageRow).where(UsageRow.run_id == run_id, UsageRow.type == "task_run")
+                       .values(input_tokens=input_tokens, output_tokens=output_tokens)
+                       .execution_options(synchronize_session=False))
 
 
 def usage_page(installation_pk: int, limit: int, before_id: int | None = None) -> list[UsageRow]:

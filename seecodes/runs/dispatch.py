@@ -1,4 +1,5 @@
 """Getting a queued run to a job: an RQ queue when REDIS_URL is set, else an in-process executor."""
+import contextvars
 import importlib
 import logging
 import threading
@@ -10,6 +11,7 @@ from rq import Queue
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
+from .. import request_ids
 from ..errors import Unavailable
 from ..extensions import db
 from ..queueing import redis_connection
@@ -45,7 +47,7 @@ def enqueue(run_id: str) -> None:
         rq_queue.enqueue(JOB_FUNCTION, run_id, job_id=run_id,
                          job_timeout=setting("SEECODES_RUN_TIMEOUT_SECONDS"),
                          result_ttl=RESULT_TTL_SECONDS, failure_ttl=FAILURE_TTL_SECONDS,
-                         description=f"run {run_id}")
+                         description=f"run {run_id}", meta={"request_id": request_ids.current()})
     except RedisError as error:
         raise Unavailable(f"The run queue is unavailable ({error.__class__.__name__}); nothing was charged.",
                           code="queue_unavailable")
@@ -77,7 +79,8 @@ class Executor:
                                        thread_name_prefix="seecodes-run")
 
     def submit(self, run_id: str):
-        return self.pool.submit(self._in_app, run_id)
+        # The job's log lines carry the request id of the start that submitted it.
+        return self.pool.submit(contextvars.copy_context().run, self._in_app, run_id)
 
     def _in_app(self, run_id):
         # Resolved by name, as RQ does: the job sits above dispatch and is not imported by it.

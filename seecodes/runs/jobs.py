@@ -16,8 +16,9 @@ from flask import current_app, has_app_context
 from sqlalchemy import select
 from sqlalchemy.exc import InterfaceError, OperationalError
 
-from .. import clock, storage
+from .. import clock, prometheus, request_ids, storage
 from ..catalog.models import CatalogModel
+from ..credits import service as credits
 from ..errors import NotFound
 from ..extensions import db
 from ..storage import keys
@@ -38,14 +39,21 @@ def use_app(app) -> None:
 def execute_run(run_id: str) -> str:
     """Entry point of the job; answers what happened (succeeded, failed raises, skipped)."""
     if has_app_context():
-        return RunJob(current_app._get_current_object(), run_id).execute()
+        with prometheus.job_timer():
+            return _logged(run_id, RunJob(current_app._get_current_object(), run_id).execute())
     if _app is None:
         raise RuntimeError("No Flask app: run jobs with `python -m seecodes.runs.worker`.")
-    with _app.app_context():
+    request_ids.bind_from_current_job()
+    with _app.app_context(), prometheus.job_timer():
         try:
-            return RunJob(_app, run_id).execute()
+            return _logged(run_id, RunJob(_app, run_id).execute())
         finally:
             db.session.remove()
+
+
+def _logged(run_id: str, outcome: str) -> str:
+    log.info("run %s job ended: %s", run_id, outcome)  # carries the request id of the start that queued it
+    return outcome
 
 
 def _rq_timeout() -> int | None:
@@ -228,6 +236,7 @@ class RunJob:
                           input_tokens=completion.input_tokens, output_tokens=completion.output_tokens,
                           finished_at=clock.now()):
             return self.abandon()
+        credits.record_tokens(self.run_id, completion.input_tokens, completion.output_tokens)
         state.log(self.run_id, summary)
         db.session.commit()
         return SUCCEEDED

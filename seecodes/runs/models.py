@@ -47,6 +47,7 @@ class Run(db.Model):
     started_at = db.Column(db.DateTime, nullable=True)
     heartbeat_at = db.Column(db.DateTime, nullable=True)
     finished_at = db.Column(db.DateTime, nullable=True)
+    request_id = db.Column(db.String(128), nullable=True)  # X-Request-ID of the start, to join worker log lines
 
 
 class RunLogLine(db.Model):

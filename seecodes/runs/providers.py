@@ -6,6 +6,7 @@ from typing import Callable
 
 import requests
 
+from .. import prometheus
 from . import offline, rules
 
 SYSTEM_PROMPT = ("You are SeeCodes, an assistant for a developer working on a Jira task. The user's files follow, "
@@ -46,8 +47,11 @@ class OfflineProvider:
         return "offline (built-in report, no network)"
 
     def complete(self, request: Request, note: Note) -> Completion:
+        started = time.monotonic()
         text = offline.build_report(request.files, request.prompt, request.model_id)
-        return Completion(text, request.estimated_input_tokens, rules.tokens_for_bytes(len(text.encode("utf-8"))))
+        prometheus.PROVIDER_LATENCY.labels(request.model_id, self.name).observe(time.monotonic() - started)
+        return _counted(request, Completion(text, request.estimated_input_tokens,
+                                            rules.tokens_for_bytes(len(text.encode("utf-8")))))
 
 
 def user_message(files: list[tuple[str, bytes]], prompt: str | None) -> str:
@@ -98,6 +102,7 @@ class OpenAIProvider:
                 if remaining <= 0:
                     raise ProviderError("The run's time ran out before the provider answered.")
                 timeout = min(self.timeout, remaining)
+                called = time.monotonic()
                 try:
                     response = session.post(f"{self.base_url}/chat/completions", json=body, headers=headers,
                                             timeout=(timeout, timeout))
@@ -107,13 +112,19 @@ class OpenAIProvider:
                     problem = "connection failed"
                 else:
                     if response.status_code == 200:
-                        return self._parse(response, request)
+                        prometheus.PROVIDER_LATENCY.labels(request.model_id, self.name).observe(
+                            time.monotonic() - called)
+                        return _counted(request, self._parse(response, request))
                     if response.status_code < 500 and response.status_code != 429:
+                        prometheus.PROVIDER_ERRORS.labels(request.model_id).inc()
                         raise ProviderError(f"The provider refused the request (HTTP {response.status_code}).")
                     problem = f"HTTP {response.status_code}"
+                prometheus.PROVIDER_LATENCY.labels(request.model_id, self.name).observe(time.monotonic() - called)
                 note(f"provider attempt {attempt}/{attempts} failed: {problem}")
                 if attempt == attempts:
+                    prometheus.PROVIDER_ERRORS.labels(request.model_id).inc()
                     raise ProviderError(f"The provider failed after {attempts} attempt(s): {problem}.")
+                prometheus.PROVIDER_RETRIES.labels(request.model_id).inc()
                 time.sleep(max(0.0, min(self.backoff * 2 ** (attempt - 1), MAX_BACKOFF_SECONDS,
                                         request.deadline - time.monotonic())))
         raise AssertionError("unreachable")
@@ -136,11 +147,40 @@ class OpenAIProvider:
         )
 
 
+def _counted(request: Request, completion: Completion) -> Completion:
+    prometheus.PROVIDER_TOKENS.labels(request.model_id, "input").inc(completion.input_tokens)
+    prometheus.PROVIDER_TOKENS.labels(request.model_id, "output").inc(completion.output_tokens)
+    return completion
+
+
 PROVIDERS = {"offline": OfflineProvider, "openai": OpenAIProvider}
+AI_KEY_VARIABLE = "SEECODES_AI_API_KEY"
+
+
+def environment_config(environ=os.environ) -> dict | None:
+    """The OpenAI-compatible service of SEECODES_AI_BASE_URL / SEECODES_AI_MODEL (/ SEECODES_AI_API_KEY), or None."""
+    if not (environ.get("SEECODES_AI_BASE_URL") and environ.get("SEECODES_AI_MODEL")):
+        return None
+    config = {"baseUrl": environ["SEECODES_AI_BASE_URL"], "model": environ["SEECODES_AI_MODEL"]}
+    if environ.get(AI_KEY_VARIABLE):  # local servers (Ollama, vLLM, llama.cpp) need no key
+        config["apiKeyEnv"] = AI_KEY_VARIABLE
+    for name, key in (("SEECODES_AI_TIMEOUT_SECONDS", "timeoutSeconds"), ("SEECODES_AI_MAX_RETRIES", "maxRetries")):
+        if environ.get(name):
+            config[key] = environ[name]
+    return config
+
+
+def resolve(provider: str, config: dict, environ=os.environ) -> tuple[str, dict]:
+    """A catalog entry's provider as it runs here: "default" becomes the environment's service or offline."""
+    if provider == "default":
+        found = environment_config(environ)
+        return ("openai", {**found, **(config or {})}) if found else ("offline", config or {})
+    return provider, config or {}
 
 
 def for_model(provider: str, config: dict):
+    provider, config = resolve(provider, config)
     try:
-        return PROVIDERS[provider](config or {})
+        return PROVIDERS[provider](config)
     except KeyError as error:
         raise ProviderError(f"The model's provider is misconfigured ({error}).")

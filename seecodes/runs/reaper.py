@@ -16,7 +16,7 @@ from redis.exceptions import RedisError
 from rq.job import Job, JobStatus
 from sqlalchemy import select, update
 
-from .. import clock
+from .. import clock, prometheus
 from ..extensions import db
 from ..queueing import redis_connection
 from . import dispatch, state
@@ -88,6 +88,7 @@ def reap() -> Outcome:
             log.exception("reaper: could not repair run %s", run.id)
     if outcome.failed or outcome.requeued:
         log.info("reaper: %s", outcome)
+        prometheus.reaped(outcome)
     return outcome
 
 

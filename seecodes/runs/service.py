@@ -133,7 +133,7 @@ def start_run(binding: Binding, run_id: str, model_id: str | None, user_prompt: 
         raise Conflict("This run was already started.", code="run_already_started")
     credits.debit(run.installation_pk, price, run_id=run.id, project_id=run.project_id, task_id=run.task_id,
                   user_account_id=run.user_account_id)
-    state.log(run.id, f"queued: model {model.id!r}, provider {model.provider}, {len(sizes)} file(s), "
+    state.log(run.id, f"queued: model {model.id!r}, provider {catalog.serving_provider(model)}, {len(sizes)} file(s), "
                       f"{sum(sizes.values())} bytes, ~{tokens} input tokens, {price} credits debited")
     dispatch.enqueue(run.id)
     return {"runId": run.id, "status": QUEUED, "estimatedInputTokens": tokens, "estimatedCredits": price}

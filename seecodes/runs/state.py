@@ -1,11 +1,11 @@
 """Run state changes as conditional UPDATEs, so concurrent actors (workers, reaper, starts) never both win."""
 from sqlalchemy import insert, select, text, update
 
-from .. import clock
+from .. import clock, prometheus, request_ids
 from ..credits import service as credits
 from ..extensions import db
 from . import rules
-from .models import ACTIVE_STATUSES, FAILED, Run, RunLogLine
+from .models import ACTIVE_STATUSES, FAILED, QUEUED, Run, RunLogLine
 
 MAX_ERROR_CHARS = 2000
 # Core tables, not ORM entities: these statements run in freshly forked work horses, where the ORM's
@@ -20,10 +20,14 @@ def move(run_id: str, sources: tuple[str, ...] | str, target: str, *conditions, 
     sources = (sources,) if isinstance(sources, str) else tuple(sources)
     assert all(rules.can_move(source, target) for source in sources), (sources, target)
     moment = clock.now()
+    if target == QUEUED and request_ids.current():
+        values.setdefault("request_id", request_ids.current())  # joins the worker's log lines to the request
     result = db.session.execute(
         update(RUNS).where(RUNS.c.id == run_id, RUNS.c.status.in_(sources), *conditions)
         .values(status=target, updated_at=moment, **values)
     )
+    if result.rowcount == 1:
+        prometheus.run_moved(db.session, sources, target)
     return result.rowcount == 1
 
 

@@ -66,10 +66,11 @@ class RunWorker(Worker):
 
 
 def build_app():
-    from .. import create_app
+    from .. import create_app, logs, prometheus
     from ..extensions import db
     from . import jobs
 
+    logs.configure()  # before RQ adds its own handler: one format (JSON or text) for every worker line
     app = create_app()
     if not app.config.get("REDIS_URL"):
         raise SystemExit("REDIS_URL is not set: without Redis the web process runs the runs itself.")
@@ -77,6 +78,8 @@ def build_app():
         engine = db.engine
     # A forked horse must not reuse the parent's pooled connections (close=False leaves them to the parent).
     os.register_at_fork(after_in_child=lambda: engine.dispose(close=False))
+    parent = os.getpid()
+    os.register_at_fork(after_in_child=lambda: prometheus.become_work_horse(parent))
     jobs.use_app(app)
     jobs.warm_up(app)
     # Work horses are forks: keep the collector off the inherited heap (fewer copy-on-write pages, no long
@@ -196,8 +199,14 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     if args.child:
         return serve(args)
-    logging.basicConfig(level=os.environ.get("SEECODES_LOG_LEVEL", "INFO"),
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # Metrics go where this host's gunicorn reads them (gunicorn.conf.py uses the same default); the child
+    # RQ worker inherits the environment.
+    instance = os.environ.get("SEECODES_INSTANCE_PATH") or os.path.join(
+        os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "instance")
+    os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", os.path.join(instance, "prometheus"))
+    from .. import logs
+
+    logs.configure()
     return supervise(args)
 
 

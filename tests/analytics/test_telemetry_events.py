@@ -11,7 +11,9 @@ URL = "/v1/jira/telemetry/events"
 def test_answers_410_with_the_contracts_detail_whatever_the_body(client, kwargs):
     response = client.post(URL, **kwargs)
     assert response.status_code == 410
-    assert response.get_json() == {"ok": False, "error": "telemetry_disabled", "detail": TELEMETRY_DETAIL}
+    body = response.get_json()
+    assert body.pop("requestId") == response.headers["X-Request-ID"]  # every error carries its request id
+    assert body == {"ok": False, "error": "telemetry_disabled", "detail": TELEMETRY_DETAIL}
 
 
 def test_credentials_change_nothing_and_the_request_key_is_not_consumed(client, jira):

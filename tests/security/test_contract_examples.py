@@ -116,7 +116,10 @@ def test_openapi_json_is_an_openapi_document(client):
     assert document["paths"]
 
 
-def test_models_example_round_trips(client):
+def test_models_example_round_trips(client, monkeypatch):
+    # With an AI service configured the catalog is the contract's example exactly (offline: see tests/ops).
+    monkeypatch.setenv("SEECODES_AI_BASE_URL", "http://127.0.0.1:9/v1")
+    monkeypatch.setenv("SEECODES_AI_MODEL", "any")
     response = client.get("/v1/models")
     assert response.status_code == 200
     body = response.get_json()

@@ -1,0 +1,254 @@
+"""Prometheus metrics (prometheus_client; multiprocess when PROMETHEUS_MULTIPROC_DIR is set) and GET /metrics."""
+import os
+import time
+
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, REGISTRY, generate_latest
+from prometheus_client import disable_created_metrics, values as _values
+from prometheus_client.core import GaugeMetricFamily
+
+
+def _process_identity():
+    """The file name part of this process's metric files. An RQ work horse (one at a time per worker) takes
+    over its worker's horse files instead of leaving a new set of files per job."""
+    return _horse_of or os.getpid()
+
+
+_horse_of = None
+disable_created_metrics()  # the *_created series only double the exposition
+if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    os.makedirs(os.environ["PROMETHEUS_MULTIPROC_DIR"], exist_ok=True)
+    _values.ValueClass = _values.MultiProcessValue(_process_identity)
+
+
+def become_work_horse(parent_pid: int) -> None:
+    """Called in every forked RQ work horse (see seecodes.runs.worker)."""
+    global _horse_of
+    _horse_of = f"{parent_pid}horse"
+
+
+LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
+JOB_BUCKETS = (0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800)
+
+HTTP_REQUESTS = Counter("seecodes_http_requests", "HTTP requests answered, by route template, method and status",
+                        ["route", "method", "status"])
+HTTP_LATENCY = Histogram("seecodes_http_request_duration_seconds", "Time to answer a request, by route and method",
+                         ["route", "method"], buckets=LATENCY_BUCKETS)
+ERRORS = Counter("seecodes_errors", "Error envelopes sent, by status and error code", ["status", "code"])
+CREDENTIAL_REFUSALS = Counter("seecodes_credential_refusals",
+                              "401/403 refusals of a Forge token, request key, launch code or permit, by error code",
+                              ["code"])
+RATE_LIMITED = Counter("seecodes_rate_limit_refusals", "429 answers, by error code", ["code"])
+RUN_TRANSITIONS = Counter("seecodes_run_transitions", "Committed run state changes", ["source", "target"])
+JOB_DURATION = Histogram("seecodes_run_job_duration_seconds", "Duration of run jobs, by outcome", ["outcome"],
+                         buckets=JOB_BUCKETS)
+PROVIDER_LATENCY = Histogram("seecodes_provider_request_duration_seconds",
+                             "Duration of one provider call (one attempt), by model and provider",
+                             ["model", "provider"], buckets=JOB_BUCKETS)
+PROVIDER_RETRIES = Counter("seecodes_provider_retries", "Provider attempts that failed and were retried", ["model"])
+PROVIDER_ERRORS = Counter("seecodes_provider_errors", "Provider calls that failed for good", ["model"])
+PROVIDER_TOKENS = Counter("seecodes_provider_tokens", "Tokens the provider reported, by model and direction",
+                          ["model", "direction"])
+CREDITS_DEBITED = Counter("seecodes_credits_debited", "Credits debited for runs (committed)")
+CREDITS_REFUNDED = Counter("seecodes_credits_refunded", "Credits refunded for failed runs (committed)")
+REAPER_ACTIONS = Counter("seecodes_reaper_actions", "Runs repaired by the reaper, by action", ["action"])
+PRUNED_ROWS = Counter("seecodes_pruned_rows", "Rows removed by retention pruning, by table", ["table"])
+
+PENDING_KEY = "seecodes.prometheus.after_commit"
+
+
+# --- counting after commit: a rolled-back transition or debit must not be counted -------------------------
+
+def after_commit(session, count) -> None:
+    """Run `count()` once the session's transaction commits; drop it on rollback."""
+    session.info.setdefault(PENDING_KEY, []).append(count)
+
+
+def _register_session_events():
+    from sqlalchemy import event
+    from sqlalchemy.orm import Session
+
+    @event.listens_for(Session, "after_commit")
+    def _count_committed(session):
+        for count in session.info.pop(PENDING_KEY, ()):
+            try:
+                count()
+            except Exception:  # metrics never break a commit
+                pass
+
+    @event.listens_for(Session, "after_rollback")
+    def _drop_rolled_back(session):
+        session.info.pop(PENDING_KEY, None)
+
+
+_register_session_events()
+
+
+def run_moved(session, sources, target: str) -> None:
+    source = sources if isinstance(sources, str) else (sources[0] if len(sources) == 1 else "active")
+    after_commit(session, lambda: RUN_TRANSITIONS.labels(source, target).inc())
+
+
+def credits_debited(session, credits: int) -> None:
+    after_commit(session, lambda: CREDITS_DEBITED.inc(credits))
+
+
+def credits_refunded(session, credits: int) -> None:
+    after_commit(session, lambda: CREDITS_REFUNDED.inc(credits))
+
+
+def reaped(outcome) -> None:
+    REAPER_ACTIONS.labels("failed").inc(len(outcome.failed))
+    REAPER_ACTIONS.labels("requeued").inc(len(outcome.requeued))
+
+
+def count_error(status: int, code: str) -> None:
+    ERRORS.labels(str(status), code).inc()
+    if status in (401, 403):
+        CREDENTIAL_REFUSALS.labels(code).inc()
+    elif status == 429:
+        RATE_LIMITED.labels(code).inc()
+
+
+class job_timer:
+    """`with job_timer():` around a run job; the outcome label is succeeded, failed or skipped."""
+
+    def __enter__(self):
+        self.started = time.monotonic()
+        return self
+
+    def __exit__(self, kind, error, _tb):
+        JOB_DURATION.labels("failed" if kind else "finished").observe(time.monotonic() - self.started)
+        return False
+
+
+# --- GET /metrics ---------------------------------------------------------------------------------------
+
+class QueueCollector:
+    """Gauges read at scrape time: runs per active status, the oldest queued run's age, live RQ workers."""
+
+    def __init__(self, app):
+        self.app = app
+
+    def collect(self):
+        from sqlalchemy import func, select
+
+        from . import clock
+        from .extensions import db
+        from .runs.models import ACTIVE_STATUSES, QUEUED, Run
+
+        by_status = GaugeMetricFamily("seecodes_runs", "Runs in a non-final status", labels=["status"])
+        oldest = GaugeMetricFamily("seecodes_run_queue_oldest_age_seconds",
+                                   "Age of the oldest queued run (0 when none)")
+        rows = dict(db.session.execute(select(Run.status, func.count()).where(Run.status.in_(ACTIVE_STATUSES))
+                                       .group_by(Run.status)).all())
+        first = db.session.execute(select(func.min(Run.queued_at)).where(Run.status == QUEUED)).scalar()
+        db.session.rollback()
+        for status in ACTIVE_STATUSES:
+            by_status.add_metric([status], rows.get(status, 0))
+        oldest.add_metric([], max(0.0, (clock.now() - first).total_seconds()) if first else 0.0)
+        yield by_status
+        yield oldest
+        workers = self._workers()
+        if workers is not None:
+            gauge = GaugeMetricFamily("seecodes_rq_workers", "RQ workers registered for the run queue")
+            gauge.add_metric([], workers)
+            yield gauge
+
+    def _workers(self):
+        from .queueing import redis_connection
+
+        connection = redis_connection()
+        if connection is None:
+            return None
+        from rq import Queue, Worker
+
+        try:
+            return Worker.count(queue=Queue(self.app.config["SEECODES_RUN_QUEUE"], connection=connection))
+        except Exception:
+            return -1  # Redis down: an alert on < 1 fires, which is right
+
+
+def exposition(app) -> bytes:
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)
+        process_part = generate_latest(registry)
+    else:
+        process_part = generate_latest(REGISTRY)
+    live = CollectorRegistry()
+    live.register(QueueCollector(app))
+    return process_part + generate_latest(live)
+
+
+def register(app) -> None:
+    from flask import Blueprint, Response, current_app, request
+
+    from . import ids
+    from .errors import NotFound, Unauthorized
+
+    @app.before_request
+    def _start_timer():
+        request.environ["seecodes.started"] = time.perf_counter()
+
+    @app.after_request
+    def _count_request(response):
+        started = request.environ.get("seecodes.started")
+        route = request.url_rule.rule if request.url_rule is not None else "unmatched"
+        HTTP_REQUESTS.labels(route, request.method, str(response.status_code)).inc()
+        if started is not None:
+            HTTP_LATENCY.labels(route, request.method).observe(time.perf_counter() - started)
+        return response
+
+    blp = Blueprint("operations_metrics", __name__)
+
+    @blp.get("/metrics")
+    def metrics():
+        token = current_app.config.get("SEECODES_METRICS_TOKEN") or os.environ.get("SEECODES_METRICS_TOKEN")
+        if not token:
+            raise NotFound("Metrics are disabled: set SEECODES_METRICS_TOKEN to enable GET /metrics.",
+                           code="metrics_disabled")
+        presented = request.headers.get("Authorization", "")
+        if not presented.startswith("Bearer ") or not ids.same(presented[len("Bearer "):].strip(), token):
+            raise Unauthorized("GET /metrics needs Authorization: Bearer <SEECODES_METRICS_TOKEN>.",
+                               code="metrics_token_invalid", headers={"WWW-Authenticate": "Bearer"})
+        return Response(exposition(current_app), mimetype=CONTENT_TYPE_LATEST,
+                        headers={"Cache-Control": "no-store"})
+
+    app.register_blueprint(blp)
+
+
+# --- gunicorn hooks -------------------------------------------------------------------------------------
+
+def prepare_directory(path: str) -> None:
+    """At gunicorn start: create the folder and remove the files of processes that are gone, so the folder
+    stays bounded (counters of a finished process then drop out; Prometheus reads that as a reset)."""
+    os.makedirs(path, exist_ok=True)
+    for name in os.listdir(path):
+        if not name.endswith(".db"):
+            continue
+        owner = name.rsplit("_", 1)[-1][:-3].removesuffix("horse")
+        if owner.isdigit() and not _alive(int(owner)):
+            try:
+                os.unlink(os.path.join(path, name))
+            except FileNotFoundError:
+                pass
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def worker_exited(pid: int) -> None:
+    """gunicorn child_exit: the dead worker's live gauges leave the sum."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(pid)

@@ -1,0 +1,88 @@
+"""Data retention: `prune(now)` removes spent credentials and old security events (periodic task, CLI)."""
+import logging
+import os
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from flask import current_app, has_app_context
+from sqlalchemy import delete, select
+
+from . import clock, prometheus
+from .audit.models import SecurityEvent
+from .extensions import db
+from .launch_codes.models import LaunchCode
+from .permits.models import Permit
+from .request_keys.models import RequestKey
+
+log = logging.getLogger(__name__)
+
+DEFAULTS = {
+    # Spent credentials (consumed, superseded or expired request keys; expired launch codes and permits) are
+    # kept this long after they expire, so a replay is still recognised as one and an audit can read them.
+    "SEECODES_CREDENTIAL_RETENTION_DAYS": 7,
+    "SEECODES_SECURITY_EVENT_RETENTION_DAYS": 90,
+}
+BATCH = 5000  # rows per DELETE, so one pass never holds long locks on a big backlog
+
+# The indexes the pruning reads by (part of the schema: migration 0007).
+INDEXES = [
+    db.Index("ix_request_keys_expires_at", RequestKey.__table__.c.expires_at),
+    db.Index("ix_launch_codes_expires_at", LaunchCode.__table__.c.expires_at),
+    db.Index("ix_permits_expires_at", Permit.__table__.c.expires_at),
+    db.Index("ix_security_events_created_at", SecurityEvent.__table__.c.created_at),
+]
+
+
+@dataclass
+class Pruned:
+    rows: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def total(self) -> int:
+        return sum(self.rows.values())
+
+    def __str__(self):
+        return ", ".join(f"{count} {table}" for table, count in self.rows.items())
+
+
+def retention_days(name: str, app=None) -> int:
+    app = app or (current_app if has_app_context() else None)
+    value = app.config.get(name) if app is not None else None
+    if value is None:
+        raw = os.environ.get(name)
+        value = int(raw) if raw not in (None, "") else DEFAULTS[name]
+    return int(value)
+
+
+def prune(now: datetime | None = None) -> Pruned:
+    """One pass in the app context; every table commits on its own. Safe to run from many processes at once:
+    each DELETE only removes rows past their retention, so concurrent passes at worst delete nothing."""
+    now = now or clock.now()
+    credentials_before = now - timedelta(days=retention_days("SEECODES_CREDENTIAL_RETENTION_DAYS"))
+    events_before = now - timedelta(days=retention_days("SEECODES_SECURITY_EVENT_RETENTION_DAYS"))
+    outcome = Pruned()
+    # A live credential always expires in the future, so "expired before the cutoff" covers consumed,
+    # superseded and plain expired ones and never touches a working key, code or permit.
+    for name, model, column, cutoff in (
+        ("request_keys", RequestKey, RequestKey.expires_at, credentials_before),
+        ("launch_codes", LaunchCode, LaunchCode.expires_at, credentials_before),
+        ("permits", Permit, Permit.expires_at, credentials_before),
+        ("security_events", SecurityEvent, SecurityEvent.created_at, events_before),
+    ):
+        outcome.rows[name] = _delete_before(model, column, cutoff)
+        prometheus.PRUNED_ROWS.labels(name).inc(outcome.rows[name])
+    if outcome.total:
+        log.info("retention: pruned %s", outcome)
+    return outcome
+
+
+def _delete_before(model, column, cutoff) -> int:
+    removed = 0
+    while True:
+        batch = select(model.id).where(column < cutoff).limit(BATCH).scalar_subquery()
+        result = db.session.execute(delete(model).where(model.id.in_(batch))
+                                    .execution_options(synchronize_session=False))
+        db.session.commit()
+        removed += result.rowcount or 0
+        if (result.rowcount or 0) < BATCH:
+            return removed
