@@ -16,6 +16,7 @@ from .request_keys.models import RequestKey
 
 log = logging.getLogger(__name__)
 
+DEFAULT_PRUNE_INTERVAL_SECONDS = 3600
 DEFAULTS = {
     # Spent credentials (consumed, superseded or expired request keys; expired launch codes and permits) are
     # kept this long after they expire, so a replay is still recognised as one and an audit can read them.
@@ -43,6 +44,15 @@ class Pruned:
 
     def __str__(self):
         return ", ".join(f"{count} {table}" for table, count in self.rows.items())
+
+
+def prune_interval(app=None) -> float:
+    """Seconds between the scheduler's pruning passes (SEECODES_PRUNE_INTERVAL_SECONDS, default an hour)."""
+    app = app or (current_app if has_app_context() else None)
+    value = app.config.get("SEECODES_PRUNE_INTERVAL_SECONDS") if app is not None else None
+    if value is None:
+        value = os.environ.get("SEECODES_PRUNE_INTERVAL_SECONDS") or DEFAULT_PRUNE_INTERVAL_SECONDS
+    return float(value)
 
 
 def retention_days(name: str, app=None) -> int:

@@ -47,9 +47,22 @@ def _reap_interval(app) -> float:
     return setting("SEECODES_REAP_INTERVAL_SECONDS", app)
 
 
+def _prune():
+    from .retention import prune
+
+    return prune()
+
+
+def _prune_interval(app) -> float:
+    from .retention import prune_interval
+
+    return prune_interval(app)
+
+
 def register(app: Flask) -> None:
     """The app's maintenance tasks (add more with add_task), started on a web process's first request."""
-    app.extensions[TASKS_KEY] = [Task("runs.reap", _reap, _reap_interval)]
+    app.extensions[TASKS_KEY] = [Task("runs.reap", _reap, _reap_interval),
+                                 Task("retention.prune", _prune, _prune_interval)]
     app.before_request(lambda: _start_quietly(app))
 
 

@@ -13,7 +13,7 @@ from seecodes.credits.models import UsageRow
 from seecodes.extensions import db
 
 from ..helpers import VSCODE_LINK_EXAMPLE
-from ..runs.conftest import S3_BUCKET, moto_url  # noqa: F401  (moto_url is a fixture)
+from ..runs.conftest import S3_BUCKET
 from .conftest import LIST_MD, SQLITE_ONLY
 
 

@@ -3,7 +3,7 @@ import pytest
 
 from seecodes.runs import dispatch
 
-from ..runs.conftest import (RunDriver, fake_openai, moto_url, redis_db, served)  # noqa: F401  (shared fixtures)
+from ..runs.conftest import RunDriver, fake_openai, served  # noqa: F401  (shared fixtures; moto_url and redis_db are root fixtures)
 
 METRICS_TOKEN = "metrics-token-for-tests-0123456789"
 

@@ -94,3 +94,15 @@ def test_the_cli_prunes_and_says_what(app, client, jira):
     assert result.exit_code == 0, result.output
     assert "pruned" in result.output and "security_events" in result.output
     assert counts(app)["security_events"] == 0
+
+
+def test_the_scheduler_prunes_in_every_live_process(app, client, jira):
+    """Pruning is one of the periodic maintenance tasks: a scheduler pass removes spent credentials."""
+    from seecodes import scheduler
+
+    churn(jira, client)
+    clock.travel(timedelta(days=3))
+    task = next(task for task in app.extensions[scheduler.TASKS_KEY] if task.name == "retention.prune")
+    assert task.interval(app) == 3600
+    scheduler.Scheduler(app, [task]).run_task(task)
+    assert counts(app)["request_keys"] == 0
