@@ -18,7 +18,7 @@ from seecodes.catalog import service as catalog
 from seecodes.extensions import db
 from seecodes.forge import dev
 
-from .helpers import ForgeSigner, JiraSession
+from .helpers import ForgeSigner, JiraSession, bearer
 from .production import (PG_URL, REDIS_URL, MotoServer, WorkerProcess, production_overrides, reset_redis,
                          wait_until_idle)
 
@@ -228,6 +228,18 @@ def tenant():
 def jira(client, signer, tenant):
     """The Jira app of one tenant, rotating its request keys as it goes."""
     return JiraSession(client, signer, **tenant)
+
+
+@pytest.fixture
+def permit(jira):
+    """A task permit for AUTH / AUTH-128 of the default tenant."""
+    return jira.permit()
+
+
+@pytest.fixture
+def auth(permit):
+    """The permit as an Authorization header."""
+    return bearer(permit)
 
 
 @pytest.fixture

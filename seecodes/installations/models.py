@@ -2,7 +2,7 @@
 from sqlalchemy import CheckConstraint
 
 from ..extensions import db
-from ..models_base import JSONType, utcnow
+from ..models_base import utcnow
 
 
 class Installation(db.Model):

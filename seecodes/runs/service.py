@@ -1,7 +1,7 @@
 """Run life cycle as the API sees it: init, start (estimate, debit, queue), status, output and logs."""
 import re
 
-from sqlalchemy import and_, bindparam, select
+from sqlalchemy import and_, bindparam
 
 from .. import clock, ids, storage
 from ..catalog import service as catalog

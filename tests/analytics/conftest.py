@@ -18,18 +18,6 @@ from ..contract_examples import (  # noqa: F401 (re-exported: tests of this fold
     TELEMETRY_DETAIL,
     CONTRACT_WEIGHTS,
 )
-from ..helpers import bearer
-
-
-@pytest.fixture
-def permit(jira):
-    """A task permit for AUTH / AUTH-128 of the default tenant."""
-    return jira.permit()
-
-
-@pytest.fixture
-def auth(permit):
-    return bearer(permit)
 
 
 @pytest.fixture

@@ -1,21 +1,8 @@
-"""Fixtures of the hostile-input tests: a permit of the default tenant and its bearer header."""
+"""Fixtures of the hostile-input tests: a stored progress document (permit and auth are root fixtures)."""
 import pytest
-
-from ..helpers import bearer
 
 PROGRESS = {"ready": ["Protected-route wrapper is live"], "left": [], "progress": "67%", "confidence": "Medium",
             "risks": [], "logs": []}
-
-
-@pytest.fixture
-def permit(jira):
-    """A task permit for AUTH / AUTH-128 of the default tenant."""
-    return jira.permit()
-
-
-@pytest.fixture
-def auth(permit):
-    return bearer(permit)
 
 
 @pytest.fixture

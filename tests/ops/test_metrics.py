@@ -3,7 +3,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from ..helpers import REQUEST_KEY
-from .conftest import METRICS_TOKEN, scrape
+from .conftest import scrape
 
 
 def samples(response) -> dict:

@@ -89,11 +89,6 @@ class RunDriver:
 
 
 @pytest.fixture
-def permit(jira):
-    return jira.permit()
-
-
-@pytest.fixture
 def runs(client, permit, app):
     yield RunDriver(client, permit)
     dispatch.shutdown(app)  # let in-process runs end before the app's engine goes away

@@ -43,11 +43,6 @@ def sql_log(app):
 
 
 @pytest.fixture
-def permit(jira):
-    return jira.permit("AUTH", "AUTH-128")
-
-
-@pytest.fixture
 def run_id(client, permit):
     response = client.post("/v1/tasks/init", json={"model": "strict light"}, headers=bearer(permit))
     assert response.status_code == 200, response.get_json()
