@@ -33,7 +33,7 @@ class RunInit(MethodView):
         return {"ok": True, "runId": run.id, "bucket": bucket, "prefix": run.storage_prefix, "uploads": uploads}
 
 
-@blp.route("/v1/tasks/<string:runId>/start")
+@blp.route("/v1/tasks/<run_id:runId>/start")
 class RunStart(MethodView):
     @task_permit
     @blp.arguments(StartBodySchema)
@@ -52,7 +52,7 @@ class RunStart(MethodView):
         return {"ok": True, **runs.start_run(permit, runId, body["model"], body["userPrompt"])}
 
 
-@blp.route("/v1/tasks/<string:runId>")
+@blp.route("/v1/tasks/<run_id:runId>")
 class RunStatus(MethodView):
     @task_permit
     @blp.response(200, RunStatusAnswerSchema)
@@ -65,7 +65,7 @@ class RunStatus(MethodView):
         return {"ok": True, "status": runs.status_document(runs.find_run(permit, runId))}
 
 
-@blp.route("/v1/tasks/<string:runId>/output")
+@blp.route("/v1/tasks/<run_id:runId>/output")
 class RunOutput(MethodView):
     @task_permit
     @blp.response(200, {"type": "string"}, content_type="text/plain",
@@ -81,7 +81,7 @@ class RunOutput(MethodView):
         return _text(runs.output_text(runs.find_run(permit, runId)))
 
 
-@blp.route("/v1/tasks/<string:runId>/logs")
+@blp.route("/v1/tasks/<run_id:runId>/logs")
 class RunLogs(MethodView):
     @task_permit
     @blp.response(200, {"type": "string"}, content_type="text/plain",
