@@ -43,7 +43,14 @@ def _openapi_config() -> dict:
         # Swagger UI would otherwise send the schema URL to validator.swagger.io.
         "OPENAPI_SWAGGER_UI_CONFIG": {"validatorUrl": None},
         "API_SPEC_OPTIONS": {
-            "info": {"description": "Backend for the SeeCodes Jira Forge app and VS Code / Cursor extension."},
+            "info": {
+                "description": "Backend for the SeeCodes Jira Forge app and VS Code / Cursor extension. Jira-side "
+                               "routes take a Forge token plus the chain's single-use request key and answer the "
+                               "next key in X-SeeCodes-Next-Request-Key; editor-side routes take a task permit. "
+                               "Every error is {ok: false, error, detail}.",
+                "license": {"name": "Proprietary"},
+                "contact": {"name": "SeeCodes"},
+            },
             "components": {"securitySchemes": SECURITY_SCHEMES},
         },
     }
