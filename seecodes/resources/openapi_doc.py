@@ -193,7 +193,20 @@ _PATH_RULES = {"type": "string", "minLength": 1, "maxLength": 1024,
 _HASH_RULES = {"type": "string", "pattern": r"^[0-9a-fA-F]{64}$", "description": "SHA-256 hex digest (stored lowercase)"}
 _FILE_NAME = {"type": "string", "minLength": 1, "maxLength": 255, "pattern": r"^(?!\.\.?$)[^/\\\x00-\x1f\x7f]+$"}
 
+# Years 1970-9998: what the server accepts for dates and moments.
+_YEAR = r"(19[7-9][0-9]|[2-8][0-9]{3}|9[0-8][0-9]{2}|99[0-8][0-9]|999[0-8])"
+_MOMENT = {"pattern": f"^{_YEAR}-", "description": "ISO-8601 date-time with a timezone, years 1970-9998"}
+QUERY_PATCHES = {
+    "startDate": {"pattern": f"^{_YEAR}-", "description": "ISO date (UTC), inclusive, years 1970-9998; "
+                  "not after endDate, at most 366 days before it"},
+    "endDate": {"pattern": f"^{_YEAR}-", "description": "ISO date (UTC), inclusive, years 1970-9998"},
+}
+
 SCHEMA_PATCHES = {
+    ("ActivitySnapshotBody", "windowStartedAt"): _MOMENT,
+    ("ActivitySnapshotBody", "windowEndedAt"): {**_MOMENT, "description": "After windowStartedAt, at most 24 h "
+                                                "later; humanActiveMs may not exceed the window"},
+    ("ActivitySnapshotBody", "taskStartedAt"): _MOMENT,
     ("InitBody", "files"): {"items": _FILE_NAME, "minItems": 1, "maxItems": 20, "uniqueItems": True},
     ("QueryItem", "path"): _PATH_RULES,
     ("QueryItem", "hash"): _HASH_RULES,
@@ -272,6 +285,8 @@ def _finish_operation(path: str, method: str, operation: dict, spec: dict) -> No
     for parameter in operation.get("parameters", []):
         if parameter.get("name") in _HINT_FIELDS and parameter.get("in") == "query":
             parameter["schema"] = deepcopy(_HINT_FIELDS[parameter["name"]])
+        if parameter.get("name") in QUERY_PATCHES and parameter.get("in") == "query":
+            parameter["schema"].update(deepcopy(QUERY_PATCHES[parameter["name"]]))
 
 
 def _patch_schemas(schemas: dict) -> None:
