@@ -28,6 +28,7 @@ class Harness:
         self.permit = self._launch()
         self.run_id = self._init_run()
         self.runs = {self.run_id}
+        self.calls: list[tuple[str, int, bool]] = []  # (operationId, status, on a run created by a fuzzed initRun)
 
     def forge_token(self) -> str:
         return self.signer.token(self.tenant["installation_id"], self.tenant["cloud_id"], self.tenant["principal"])
@@ -87,6 +88,15 @@ class Harness:
 
         return ClientCredentials
 
+    def authenticate(self, case) -> None:
+        """What the auth provider does, for cases that did not come through it."""
+        credentials = self.credentials(case)
+        headers = {k: v for k, v in (case.headers or {}).items() if k.lower() != "authorization"}
+        if REQUEST_KEY not in credentials:
+            headers.pop(REQUEST_KEY, None)
+        case.headers = {**headers, **credentials}
+        case._has_explicit_auth = bool(credentials)  # schemathesis's own marker: these are real credentials
+
     def prepare(self, case) -> None:
         """Positive cases also get the rules that no schema can say."""
         operation_id = case.operation.definition.raw.get("operationId")
@@ -95,7 +105,9 @@ class Harness:
 
     def observe(self, case, response) -> None:
         operation_id = case.operation.definition.raw.get("operationId")
-        if operation_id == "initRun" and response.status_code == 200:
+        run_id = (case.path_parameters or {}).get("runId")
+        self.calls.append((operation_id, response.status_code, run_id not in (None, self.run_id) and run_id in self.runs))
+        if operation_id == "initRun" and case.method.upper() == "POST" and response.status_code == 200:
             self.runs.add(response.json()["runId"])
 
 
