@@ -168,11 +168,11 @@ HEADERS = {
 PARAMETERS = {
     "JiraRequestKey": {"name": REQUEST_KEY_HEADER, "in": "header", "required": True,
                        "description": "The chain's current single-use request key.",
-                       "schema": {"type": "string"}, "example": "sc_jira_req_…"},
+                       "schema": {"type": "string", "maxLength": 256}, "example": "sc_jira_req_…"},
     "JiraRequestKeyOptional": {"name": REQUEST_KEY_HEADER, "in": "header", "required": False,
                                "description": "Only when the Jira app calls with a Forge token: the chain's "
                                               "current request key (it selects the Forge path).",
-                               "schema": {"type": "string"}, "example": "sc_jira_req_…"},
+                               "schema": {"type": "string", "maxLength": 256}, "example": "sc_jira_req_…"},
 }
 
 # Field rules the server checks outside marshmallow's introspectable validators (guards, custom fields).
