@@ -140,9 +140,10 @@ def register_error_handlers(app):
 
 
 def _rollback_quietly():
-    from .extensions import db
+    # Through the app, not seecodes.extensions: the error envelope depends on no extension (extensions imports us).
+    from flask import current_app
 
     try:
-        db.session.rollback()
+        current_app.extensions["sqlalchemy"].session.rollback()
     except Exception:  # the connection may be the thing that is down
         pass

@@ -42,9 +42,11 @@ def test_every_operation_is_fuzzed_but_the_document_itself():
 
 @pytest.mark.parametrize("operation_id", FUZZED)
 def test_the_operation_does_what_the_document_says(api_schema, harness, operation_id):
-    """Examples, coverage and fuzzing phases, as @schema.parametrize builds them (its pytest wrapper is not
+    """Examples, coverage and fuzzing phases, built as @schema.parametrize builds them (its pytest wrapper is not
     used: it rewrites pytest's private node ids, which pytest 9 no longer has)."""
-    from schemathesis.pytest.lazy import get_all_tests
+    from schemathesis.generation.feedback import FeedbackSources
+    from schemathesis.pytest._test_builder import build_operation_test
+    from schemathesis.python._constants.orchestrator import make_constants_value_source
 
     def check(case):
         harness.prepare(case)
@@ -52,11 +54,13 @@ def test_the_operation_does_what_the_document_says(api_schema, harness, operatio
         harness.observe(case, response)
         case.validate_response(response)
 
-    tests = [test for operation, test in (result.ok() for result in get_all_tests(
-        schema=api_schema, test_func=check, settings=SETTINGS, given_kwargs={}))
-        if operation.definition.raw.get("operationId") == operation_id]
-    assert len(tests) == 1
-    tests[0]()
+    operations = [result.ok() for result in api_schema.get_all_operations()
+                  if result.ok().definition.raw.get("operationId") == operation_id]
+    assert len(operations) == 1
+    test = build_operation_test(config=api_schema.config, operation=operations[0], test_func=check,
+                                explicit_settings=SETTINGS, given_kwargs={},
+                                feedback=FeedbackSources(constants_value_source=make_constants_value_source(api_schema)))
+    test()
 
 
 def test_stateful_walks_over_the_links_agree_with_the_document(api_schema, harness):
