@@ -47,7 +47,7 @@ def _openapi_config() -> dict:
                 "description": "Backend for the SeeCodes Jira Forge app and VS Code / Cursor extension. Jira-side "
                                "routes take a Forge token plus the chain's single-use request key and answer the "
                                "next key in X-SeeCodes-Next-Request-Key; editor-side routes take a task permit. "
-                               "Every error is {ok: false, error, detail}.",
+                               "Every error is {ok: false, error, detail}. Strings must not contain NUL (U+0000).",
                 "license": {"name": "Proprietary"},
                 "contact": {"name": "SeeCodes"},
             },

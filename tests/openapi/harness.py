@@ -27,6 +27,7 @@ class Harness:
     def __init__(self, client, signer, tenant):
         self.client, self.signer, self.tenant = client, signer, tenant
         self._token = None
+        self.issued_keys: set[str] = set()
         self.permit = self._launch()
         self.run_id = self._init_run()
         self.runs = {self.run_id}
@@ -45,7 +46,9 @@ class Harness:
         response = self.client.post("/v1/jira/request-key", json={"sessionId": f"fuzz-{uuid.uuid4().hex}"},
                                     headers={"Authorization": f"Bearer {self.forge_token()}"})
         assert response.status_code == 200, response.get_data(as_text=True)
-        return response.get_json()["requestKey"]
+        key = response.get_json()["requestKey"]
+        self.issued_keys.add(key)
+        return key
 
     def _launch(self) -> str:
         headers = {"Authorization": f"Bearer {self.forge_token()}", REQUEST_KEY: self.request_key()}
@@ -105,8 +108,11 @@ class Harness:
         case._has_explicit_auth = bool(credentials)  # schemathesis's own marker: these are real credentials
 
     def prepare(self, case) -> None:
-        """Positive cases also get the rules that no schema can say."""
+        """A key we issued at generation time is swapped for a fresh one now (chains may be capped and superseded
+        in between); positive cases also get the rules that no schema can say."""
         operation_id = case.operation.definition.raw.get("operationId")
+        if case.headers and case.headers.get(REQUEST_KEY) in self.issued_keys:
+            case.headers[REQUEST_KEY] = self.request_key()
         if case.meta is None or case.meta.generation.mode == GenerationMode.POSITIVE:
             _repair(self, operation_id, case)
 
