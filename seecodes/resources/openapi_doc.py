@@ -224,7 +224,9 @@ SCHEMA_PATCHES = {
 def _error_response(status: int, codes: list[str]) -> dict:
     listed = ", ".join(f"`{code}`" for code in codes)
     extras = sorted({field for code in codes for field in ERROR_EXTRAS.get(code, [])})
-    description = f"{ERROR_DESCRIPTIONS.get(status, 'Error')}. `error` is one of: {listed}."
+    summary = "The query is malformed" if status == 400 and "invalid_json" not in codes else ERROR_DESCRIPTIONS.get(
+        status, "Error")
+    description = f"{summary}. `error` is one of: {listed}."
     if extras:
         description += f" Extra fields: {', '.join(extras)}."
     examples = {code: {"$ref": f"#/components/examples/{_example_name(code)}"} for code in codes}
@@ -300,6 +302,33 @@ def _patch_schemas(schemas: dict) -> None:
     _nullable_refs(schemas)
 
 
+def _request_schema_names(document: dict) -> set:
+    bodies = [op.get("requestBody", {}) for item in document.get("paths", {}).values() for op in item.values()
+              if isinstance(op, dict)]
+    found: set = set()
+    _references(bodies, found)
+    pending = list(found)
+    while pending:
+        section, name = pending.pop()
+        nested: set = set()
+        _references(document["components"].get(section, {}).get(name), nested)
+        pending.extend(nested - found)
+        found |= nested
+    return {name for section, name in found if section == "schemas"}
+
+
+def _defaults_into_descriptions(schemas: dict, names: set) -> None:
+    """A request field with a `default` is typed as required by openapi-typescript (defaultNonNullable): say the
+    default in words instead, so that generated request types keep the field optional."""
+    for name in names:
+        for field in schemas.get(name, {}).get("properties", {}).values():
+            if "default" in field:
+                default = field.pop("default")
+                if default is not None:
+                    shown = "[]" if default == [] else repr(default).replace("'", '"')
+                    field["description"] = f"{field.get('description', '').rstrip('.')}. Default: {shown}.".lstrip(". ")
+
+
 def _nullable_refs(node) -> None:
     """apispec renders a nullable Nested as anyOf [$ref, any object]; OpenAPI 3.0 says allOf [$ref] + nullable."""
     if isinstance(node, dict):
@@ -366,5 +395,6 @@ def finish(document: dict, public_base_url: str | None = None) -> dict:
                 parameter["schema"] = {"type": "string", "pattern": RUN_ID_PATTERN,
                                        "example": "run_3f9c0b1e2d4a5b6c7d8e9f00"}
     _patch_schemas(components.get("schemas", {}))
+    _defaults_into_descriptions(components.get("schemas", {}), _request_schema_names(document))
     _prune(document)
     return document
