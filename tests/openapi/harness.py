@@ -1,5 +1,4 @@
 """Drives fuzzed cases as the real clients authenticate: Forge tokens, a fresh request key per call, a task permit."""
-import time
 import uuid
 from datetime import datetime, timedelta, timezone
 from urllib.parse import urlsplit
@@ -26,7 +25,6 @@ class Harness:
 
     def __init__(self, client, signer, tenant):
         self.client, self.signer, self.tenant = client, signer, tenant
-        self._token = None
         self.issued_keys: set[str] = set()
         self.permit = self._launch()
         self.run_id = self._init_run()
@@ -34,12 +32,8 @@ class Harness:
         self.calls: list[tuple[str, int, bool]] = []  # (operationId, status, on a run created by a fuzzed initRun)
 
     def forge_token(self) -> str:
-        """Forge tokens live about 25 seconds; like Forge, reuse one for a few seconds (RS256 signing is costly)."""
-        now = time.monotonic()
-        if self._token is None or now - self._token[1] > 5:
-            self._token = (self.signer.token(self.tenant["installation_id"], self.tenant["cloud_id"],
-                                             self.tenant["principal"]), now)
-        return self._token[0]
+        """A fresh token per call, as Forge mints one per invocation."""
+        return self.signer.token(self.tenant["installation_id"], self.tenant["cloud_id"], self.tenant["principal"])
 
     def request_key(self) -> str:
         """A new chain (its own sessionId) per call: no fuzzed call can spend another's key."""
