@@ -29,7 +29,7 @@ SETTINGS = hypothesis.settings(max_examples=EXAMPLES_PER_OPERATION, deadline=Non
 @pytest.fixture
 def api_schema(app, harness):
     loaded = schemathesis.openapi.from_wsgi("/openapi.json", app, config=schemathesis.Config.from_dict(CONFIG))
-    loaded.auth(harness.auth_provider(), refresh_interval=None)
+    loaded.auth(refresh_interval=None)(harness.auth_provider())  # registers it for every case of this schema
     return loaded
 
 
