@@ -212,7 +212,7 @@ SCHEMA_PATCHES = {
     ("QueryItem", "hash"): _HASH_RULES,
     ("Entry", "hash"): _HASH_RULES,
     ("IndexUpsertBody", "deletePaths"): {"items": _PATH_RULES, "maxItems": 5000},
-    ("IndexUpsertBody", "entries"): {"maxProperties": 5000, "propertyNames": {"maxLength": 1024}},
+    ("IndexUpsertBody", "entries"): {"maxProperties": 5000, "propertyNames": _PATH_RULES},
     ("IndexQueryBody", "items"): {"maxItems": 5000},
     ("Weights", "changedFile"): {"type": "number"},
     ("Weights", "architectureBonus"): {"type": "number"},

@@ -13,6 +13,15 @@ MAX_CHANGED_FILES = 1000
 MAX_PATH_CHARS = 1024
 
 
+class JsonBoolean(ma.fields.Boolean):
+    """true or false only: the document says boolean, so 1 or "yes" are refused (1 == True in Python)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, bool):
+            raise self.make_error("invalid", input=value)
+        return value
+
+
 def _count(maximum: int, example: int, description: str, **kwargs):
     return ma.fields.Integer(strict=True, validate=validate.Range(min=0, max=maximum),
                              metadata={"example": example, "description": description}, **kwargs)
@@ -47,9 +56,9 @@ class ActivitySnapshotBodySchema(Schema):
                                   metadata={"example": ["src/auth.ts", "src/routes.tsx"]})
     changedFilesCount = _count(1_000_000, 2, "Default: the number of distinct changedFiles", allow_none=True,
                                load_default=None)
-    architectureChange = ma.fields.Boolean(load_default=False, metadata={"example": False})
-    logicChange = ma.fields.Boolean(load_default=False, metadata={"example": True})
-    specificationUiChange = ma.fields.Boolean(load_default=False, metadata={"example": False})
+    architectureChange = JsonBoolean(load_default=False, metadata={"example": False})
+    logicChange = JsonBoolean(load_default=False, metadata={"example": True})
+    specificationUiChange = JsonBoolean(load_default=False, metadata={"example": False})
 
     @ma.validates_schema(skip_on_field_errors=True)
     def window_is_consistent(self, data, **kwargs):

@@ -12,7 +12,7 @@ class InitBodySchema(Schema):
     model = ma.fields.String(required=True, validate=MODEL_ID,
                              metadata={"description": "A model id of GET /v1/models", "example": "strict light"})
     files = ma.fields.List(
-        ma.fields.Raw(), load_default=lambda: list(rules.DEFAULT_FILES),
+        ma.fields.String(), load_default=lambda: list(rules.DEFAULT_FILES),
         metadata={"description": f"Input file names: at most {rules.MAX_FILES}, unique, at most "
                                  f"{rules.MAX_NAME_CHARS} characters, no path separators, no '.'/'..', no "
                                  "control characters", "example": ["list.md"]},
