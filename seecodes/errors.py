@@ -93,7 +93,14 @@ def flatten_validation_messages(messages) -> dict:
             flat.update(fields)
         else:
             flat[location] = fields
-    return flat
+    return _string_keys(flat)
+
+
+def _string_keys(messages):
+    """List item errors are keyed by int index beside str keys such as "_list": JSON wants (sortable) strings."""
+    if isinstance(messages, dict):
+        return {str(key): _string_keys(value) for key, value in messages.items()}
+    return messages
 
 
 def http_exception_response(error: HTTPException):

@@ -1,4 +1,5 @@
 """Drives fuzzed cases as the real clients authenticate: Forge tokens, a fresh request key per call, a task permit."""
+import re
 import uuid
 from datetime import datetime, timedelta, timezone
 from urllib.parse import urlsplit
@@ -146,8 +147,17 @@ def _repair(harness: Harness, operation_id: str, case) -> None:
                 unique.append(item)
         body["items"] = unique
     if operation_id == "upsertProjectIndex" and body is not None:
+        if isinstance(body.get("entries"), dict):
+            # schemathesis does not generate keys by the documented propertyNames (the path rules): apply them.
+            body["entries"] = {key: value for key, value in body["entries"].items() if _is_index_path(key)}
         entries = body.get("entries") or {}
         body["deletePaths"] = [p for p in body.get("deletePaths") or [] if p not in entries]
+
+
+def _is_index_path(key: str) -> bool:
+    from seecodes.resources.openapi_doc import _PATH_RULES
+
+    return 1 <= len(key) <= _PATH_RULES["maxLength"] and re.fullmatch(_PATH_RULES["pattern"], key) is not None
 
 
 def _parse(value):

@@ -39,3 +39,10 @@ def test_upsert_refuses_a_path_that_is_not_valid_unicode(ide):
 def test_init_refuses_a_file_name_that_is_not_valid_unicode(ide):
     response = ide("/v1/tasks/init", {"model": "strict light", "files": ["list\ud800.md"]})
     assert response.status_code == 422 and response.get_json()["error"] == "validation_failed"
+
+
+def test_validation_errors_of_list_items_are_reported_not_a_500(ide):
+    files = ["a.md", 0, None, [None], False] + [f"{n}.md" for n in range(20)]  # item errors and too many files
+    response = ide("/v1/tasks/init", {"model": "strict light", "files": files})
+    assert response.status_code == 422 and response.get_json()["error"] == "validation_failed"
+    assert {"1", "2", "3", "4"} <= set(response.get_json()["errors"]["files"])
