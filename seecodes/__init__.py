@@ -47,7 +47,17 @@ def _openapi_config() -> dict:
         # Swagger UI would otherwise send the schema URL to validator.swagger.io.
         "OPENAPI_SWAGGER_UI_CONFIG": {"validatorUrl": None},
         "API_SPEC_OPTIONS": {
-            "info": {"description": "Backend for the SeeCodes Jira Forge app and VS Code / Cursor extension."},
+            "info": {
+                "description": "Backend for the SeeCodes Jira Forge app and VS Code / Cursor extension. Jira-side "
+                               "routes take a Forge token plus the chain's single-use request key and answer the "
+                               "next key in X-SeeCodes-Next-Request-Key; editor-side routes take a task permit. "
+                               "Every error is {ok: false, error, detail}. Strings must not contain NUL (U+0000). "
+                               "Outside this document: the HTTP server in front (gunicorn) refuses a request line "
+                               "over 4094 bytes (414) or a header over 8190 bytes (431) with its own text/html "
+                               "answer; nothing this document allows comes near those sizes.",
+                "license": {"name": "Proprietary"},
+                "contact": {"name": "SeeCodes"},
+            },
             "components": {"securitySchemes": SECURITY_SCHEMES},
         },
     }

@@ -107,7 +107,14 @@ def flatten_validation_messages(messages) -> dict:
             flat.update(fields)
         else:
             flat[location] = fields
-    return flat
+    return _string_keys(flat)
+
+
+def _string_keys(messages):
+    """List item errors are keyed by int index beside str keys such as "_list": JSON wants (sortable) strings."""
+    if isinstance(messages, dict):
+        return {str(key): _string_keys(value) for key, value in messages.items()}
+    return messages
 
 
 def http_exception_response(error: HTTPException):
@@ -154,9 +161,10 @@ def register_error_handlers(app):
 
 
 def _rollback_quietly():
-    from .extensions import db
+    # Through the app, not seecodes.extensions: the error envelope depends on no extension (extensions imports us).
+    from flask import current_app
 
     try:
-        db.session.rollback()
+        current_app.extensions["sqlalchemy"].session.rollback()
     except Exception:  # the connection may be the thing that is down
         pass

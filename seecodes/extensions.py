@@ -1,4 +1,5 @@
 """Extension singletons and the project's Api, Blueprint and Schema base classes."""
+import flask
 import marshmallow as ma
 from flask_migrate import Migrate
 from flask_smorest import Api as _Api, Blueprint as _Blueprint
@@ -19,18 +20,45 @@ class Schema(ma.Schema):
 
 
 class ErrorSchema(Schema):
-    ok = ma.fields.Boolean(metadata={"description": "Always false"})
-    error = ma.fields.String(metadata={"description": "Stable machine-readable code"})
-    detail = ma.fields.String(metadata={"description": "Human-readable explanation"})
-    errors = ma.fields.Dict(metadata={"description": "422 only: field -> messages"})
-    requestId = ma.fields.String(metadata={"description": "The request's X-Request-ID, to quote to the operator"})
+    """The one error envelope; some codes add the optional fields below (each operation lists which)."""
+
+    ok = ma.fields.Boolean(required=True, metadata={"description": "Always false", "example": False})
+    error = ma.fields.String(required=True, metadata={"description": "Stable machine-readable code",
+                                                      "example": "request_key_replayed"})
+    detail = ma.fields.String(required=True, metadata={"description": "Human-readable explanation"})
+    requestId = ma.fields.String(metadata={"description": "The request's id (also the X-Request-ID header)"})
+    errors = ma.fields.Dict(metadata={"description": "validation_failed: field -> messages (nested for nested "
+                                                     "fields)"})
+    missingFiles = ma.fields.List(ma.fields.String(), metadata={"description": "uploads_incomplete: files not "
+                                                                               "uploaded yet"})
+    files = ma.fields.List(ma.fields.String(), metadata={"description": "upload_too_large: the oversized files"})
+    requiredCredits = ma.fields.Integer(metadata={"description": "insufficient_credits: the run's price"})
+    availableCredits = ma.fields.Integer(metadata={"description": "insufficient_credits: the balance"})
+    estimatedInputTokens = ma.fields.Integer(metadata={"description": "input_exceeds_context: the estimate"})
+    maxContext = ma.fields.Integer(metadata={"description": "input_exceeds_context: the model's limit"})
+    runStatus = ma.fields.String(metadata={"description": "run_not_succeeded: the run's current status"})
 
 
 class Api(_Api):
     ERROR_SCHEMA = ErrorSchema
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.document_finishers = []
+
     def handle_http_exception(self, error):
         return http_exception_response(error)
+
+    def document(self) -> dict:
+        """The served OpenAPI document: apispec's output passed through the registered finishers."""
+        document = self.spec.to_dict()
+        for finisher in self.document_finishers:
+            document = finisher(document)
+        return document
+
+    def _openapi_json(self):
+        return flask.current_app.response_class(flask.json.dumps(self.document(), indent=2, sort_keys=False),
+                                                mimetype="application/json")
 
 
 class Blueprint(_Blueprint):
@@ -39,24 +67,29 @@ class Blueprint(_Blueprint):
     ARGUMENTS_PARSER = JSONBodyParser()
 
 
+# Two bearer schemes with distinct bearerFormat: a generator's auth callback tells them apart by name.
 SECURITY_SCHEMES = {
     "forgeBearer": {
         "type": "http",
         "scheme": "bearer",
         "bearerFormat": "JWT",
-        "description": "Forge invocation token (RS256) sent by the Jira app.",
+        "description": "Forge invocation token (RS256 JWT) that Forge sends to a remote backend: "
+                       "`Authorization: Bearer <forge-invocation-token>`. Jira-side routes only.",
     },
     "jiraRequestKey": {
         "type": "apiKey",
         "in": "header",
         "name": "X-SeeCodes-Jira-Request-Key",
-        "description": "The chain's current single-use request key; the next one comes back in "
-        "X-SeeCodes-Next-Request-Key.",
+        "description": "The chain's current single-use request key (from POST /v1/jira/request-key, then from "
+                       "each answer's X-SeeCodes-Next-Request-Key). Also declared as a header parameter of every "
+                       "Jira-side operation, for generators that ignore apiKey schemes.",
     },
     "taskPermit": {
         "type": "http",
         "scheme": "bearer",
-        "description": "Task permit from launch-exchange or task-permit, bound to one project/task.",
+        "bearerFormat": "SeeCodes-Task-Permit",
+        "description": "Task permit from launch-exchange or task-permit (24 hours, one project/task): "
+                       "`Authorization: Bearer <task-permit>`. Editor-side routes (/v1/tasks/*, /v1/projects/*).",
     },
 }
 

@@ -6,12 +6,15 @@ MAX_PATH_CHARS = 1024
 MAX_PATH_BYTES = 2048
 HASH = re.compile(r"[0-9a-fA-F]{64}")  # use fullmatch
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")  # JSON may escape them; they cannot be encoded
 
 
 def path_problem(path: str) -> str | None:
     """Why a path is refused, or None. Paths are POSIX, relative to the project root, one spelling each."""
     if not path:
         return "Must not be empty."
+    if not path.isascii() and _LONE_SURROGATE.search(path):
+        return "Must be valid Unicode (no lone surrogates)."
     if len(path) > MAX_PATH_CHARS or len(path.encode("utf-8")) > MAX_PATH_BYTES:
         return f"At most {MAX_PATH_CHARS} characters ({MAX_PATH_BYTES} bytes in UTF-8)."
     if _CONTROL.search(path):

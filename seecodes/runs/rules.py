@@ -48,6 +48,8 @@ def file_name_problems(files: list) -> dict[str, list[str]]:
 def _name_problems(name) -> list[str]:
     if not isinstance(name, str) or not name:
         return ["A file name must be a non-empty string."]
+    if not name.isascii() and any("\ud800" <= c <= "\udfff" for c in name):
+        return ["A file name must be valid Unicode (no lone surrogates)."]
     if len(name.encode("utf-8", "surrogatepass")) > MAX_NAME_BYTES:
         return [f"A file name has at most {MAX_NAME_BYTES} bytes in UTF-8."]
     if name in (".", ".."):

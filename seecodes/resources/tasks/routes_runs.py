@@ -35,7 +35,7 @@ class RunInit(MethodView):
         return {"ok": True, **runs.init_run(permit, body["model"], body["files"])}
 
 
-@blp.route("/v1/tasks/<string:runId>/start")
+@blp.route("/v1/tasks/<run_id:runId>/start")
 class RunStart(MethodView):
     @task_permit
     @blp.arguments(StartBodySchema)
@@ -54,7 +54,7 @@ class RunStart(MethodView):
         return {"ok": True, **runs.start_run(permit, runId, body["model"], body["userPrompt"])}
 
 
-@blp.route("/v1/tasks/<string:runId>")
+@blp.route("/v1/tasks/<run_id:runId>")
 class RunStatus(MethodView):
     @task_permit(reads=runs.STATUS_WITH_PERMIT)
     @blp.response(200, RunStatusAnswerSchema)
@@ -68,7 +68,7 @@ class RunStatus(MethodView):
         return jsonify({"ok": True, "status": runs.status_from_read(permit, read)})
 
 
-@blp.route("/v1/tasks/<string:runId>/output")
+@blp.route("/v1/tasks/<run_id:runId>/output")
 class RunOutput(MethodView):
     @task_permit
     @blp.response(200, {"type": "string"}, content_type="text/plain",
@@ -84,7 +84,7 @@ class RunOutput(MethodView):
         return _text(runs.output_text(runs.find_run(permit, runId)))
 
 
-@blp.route("/v1/tasks/<string:runId>/logs")
+@blp.route("/v1/tasks/<run_id:runId>/logs")
 class RunLogs(MethodView):
     @task_permit
     @blp.response(200, {"type": "string"}, content_type="text/plain",

@@ -1,0 +1,400 @@
+"""The OpenAPI document's finishing pass: operation ids, credentials, headers, errors, examples and links in one table."""
+from copy import deepcopy
+
+from . import openapi_examples as ex
+
+ERROR_REF = {"$ref": "#/components/schemas/Error"}
+RUN_ID_PATTERN = r"^run_[0-9a-f]{24}$"
+REQUEST_KEY_HEADER = "X-SeeCodes-Jira-Request-Key"
+NEXT_KEY_HEADER = "X-SeeCodes-Next-Request-Key"
+NEXT_KEY_EXPIRES_HEADER = "X-SeeCodes-Next-Request-Key-Expires-At"
+
+JIRA = [{"forgeBearer": [], "jiraRequestKey": []}]
+PERMIT = [{"taskPermit": []}]
+PUBLIC: list = []
+
+# Error codes each access pattern can answer, by status.
+_BODY = {400: ["invalid_json", "bad_request"], 413: ["payload_too_large"], 415: ["unsupported_media_type"],
+         422: ["validation_failed"]}
+_QUERY = {422: ["validation_failed"]}
+_DOWN = {503: ["service_unavailable"]}
+_FORGE = {401: ["credential_missing", "forge_token_invalid", "forge_token_expired"],
+          403: ["tenant_mismatch", "installation_inactive"], 422: ["validation_failed"], **_DOWN}
+_KEY = {401: _FORGE[401] + ["request_key_missing", "request_key_unknown", "request_key_expired",
+                            "request_key_replayed"],
+        403: _FORGE[403], 409: ["request_key_conflict"], 422: ["validation_failed"], **_DOWN}
+_PERMIT = {401: ["credential_missing", "permit_invalid", "permit_expired", "permit_revoked"],
+           403: ["permit_binding_mismatch", "installation_inactive"], **_DOWN}
+_RUN = {404: ["run_not_found"]}
+
+ERROR_DESCRIPTIONS = {
+    400: "The body is not JSON or cannot be parsed",
+    401: "Missing, malformed, expired, replayed or unknown credential",
+    402: "Not enough credits",
+    403: "Credential valid but bound to another tenant, project, task or user",
+    404: "Unknown resource inside the credential's binding",
+    409: "State conflict",
+    410: "Gone",
+    413: "Body or input too large",
+    415: "The body is not application/json",
+    422: "Validation failed: `errors` maps each field to its messages",
+    429: "Rate limited: retry after Retry-After seconds",
+    503: "A backing service (database, Redis, storage or queue) is unavailable; nothing was changed",
+}
+
+# Which optional fields an error code adds to the envelope.
+ERROR_EXTRAS = {
+    "uploads_incomplete": ["missingFiles"],
+    "insufficient_credits": ["requiredCredits", "availableCredits"],
+    "input_exceeds_context": ["estimatedInputTokens", "maxContext"],
+    "upload_too_large": ["files"],
+    "run_not_succeeded": ["runStatus"],
+    "validation_failed": ["errors"],
+}
+
+
+def _merge(*tables: dict) -> dict:
+    merged: dict[int, list[str]] = {}
+    for table in tables:
+        for status, codes in table.items():
+            merged.setdefault(status, [])
+            merged[status] += [c for c in codes if c not in merged[status]]
+    return merged
+
+
+def _op(operation_id, security, errors=None, *, request=None, response=None, headers=None, cache=False,
+        links=None, next_key="required"):
+    return {"operationId": operation_id, "security": security, "errors": errors or {}, "request": request,
+            "response": response, "headers": headers or {}, "cache": cache, "links": links or {},
+            "next_key": next_key if security is not PUBLIC and JIRA[0] in security else None}
+
+
+def _key_link(operation_id: str, source: str) -> dict:
+    return {"operationId": operation_id, "parameters": {f"header.{REQUEST_KEY_HEADER}": source},
+            "description": f"The request key to send with {operation_id}."}
+
+
+JIRA_ROUTES = ["getInstance", "createVscodeLink", "mintTaskPermit", "getUsage", "reportInstanceMetrics",
+               "getTeamCompetition"]
+_FROM_BODY = "$response.body#/requestKey"
+_FROM_HEADER = f"$response.header.{NEXT_KEY_HEADER}"
+
+
+def _run_link(operation_id: str) -> dict:
+    return {"operationId": operation_id, "parameters": {"runId": "$response.body#/runId"},
+            "description": f"{operation_id} for the run just created."}
+
+
+OPERATIONS = {
+    ("get", "/healthz"): _op("getHealth", PUBLIC, {503: ["database_unavailable"]}, response={"ok": True}),
+    ("get", "/openapi.json"): _op("getOpenApiDocument", PUBLIC),
+    ("post", "/v1/jira/request-key"): _op(
+        "issueRequestKey", [{"forgeBearer": []}], _merge(_FORGE, _BODY, {409: ["request_key_conflict"]}),
+        request=ex.REQUEST_KEY_BODY, response=ex.REQUEST_KEY, cache=True,
+        links={op: _key_link(op, _FROM_BODY) for op in JIRA_ROUTES}),
+    ("get", "/v1/instances/me"): _op("getInstance", JIRA, _merge(_KEY, _QUERY), response=ex.INSTANCE),
+    ("post", "/v1/security/vscode-link"): _op(
+        "createVscodeLink", JIRA, _merge(_KEY, _BODY, {403: ["user_mismatch"]}), request=ex.VSCODE_LINK_BODY,
+        response=ex.VSCODE_LINK, cache=True, links={
+            "exchangeLaunchCode": {"operationId": "exchangeLaunchCode", "requestBody": {
+                "code": "$response.body#/launchCode", "projectId": "$request.body#/projectId",
+                "taskId": "$request.body#/taskId"}, "description": "Exchange the launch code for the permit."}}),
+    ("post", "/v1/security/task-permit"): _op(
+        "mintTaskPermit", JIRA, _merge(_KEY, _BODY, {403: ["user_mismatch"]}), request=ex.TASK_PERMIT_BODY,
+        response=ex.PERMIT, cache=True),
+    ("post", "/v1/security/launch-exchange"): _op(
+        "exchangeLaunchCode", PUBLIC, _merge(_BODY, {
+            401: ["launch_code_invalid", "launch_code_expired", "launch_code_replayed"],
+            403: ["launch_code_binding_mismatch", "installation_inactive"], 429: ["rate_limited"]}, _DOWN),
+        request=ex.LAUNCH_EXCHANGE_BODY, response=ex.PERMIT, cache=True),
+    ("get", "/v1/launch"): _op("openLauncher", PUBLIC, {400: ["bad_request", "validation_failed"]}, cache=True,
+                               headers={"Content-Security-Policy": "CSP", "Referrer-Policy": "ReferrerPolicy"}),
+    ("get", "/v1/tasks/context"): _op("getTaskContext", PERMIT, _merge(_PERMIT, {404: ["Context not found"]}),
+                                      response=ex.TASK_CONTEXT),
+    ("post", "/v1/tasks/{taskId}/progress"): _op("saveTaskProgress", PERMIT, _merge(_PERMIT, _BODY),
+                                                 request=ex.PROGRESS_BODY, response={"ok": True}),
+    ("get", "/v1/tasks/{taskId}/progress"): _op(
+        "getTaskProgress", PERMIT + JIRA, _merge(_PERMIT, _KEY, _QUERY), response=ex.PROGRESS,
+        next_key="optional"),
+    ("post", "/v1/tasks/init"): _op(
+        "initRun", PERMIT, _merge(_PERMIT, _BODY), request=ex.INIT_BODY, response=ex.INIT,
+        links={op: _run_link(op) for op in ("startRun", "getRun", "getRunOutput", "getRunLogs")}),
+    ("post", "/v1/tasks/{runId}/start"): _op(
+        "startRun", PERMIT, _merge(_PERMIT, _BODY, _RUN, {
+            402: ["insufficient_credits"], 409: ["uploads_incomplete", "run_already_started"],
+            413: ["input_exceeds_context", "upload_too_large"], 503: ["queue_unavailable", "storage_unavailable"]}),
+        request=ex.START_BODY, response=ex.START,
+        links={op: _run_link(op) for op in ("getRun", "getRunOutput", "getRunLogs")}),
+    ("get", "/v1/tasks/{runId}"): _op("getRun", PERMIT, _merge(_PERMIT, _RUN, {503: ["storage_unavailable"]}),
+                                      response=ex.RUN_STATUS),
+    ("get", "/v1/tasks/{runId}/output"): _op(
+        "getRunOutput", PERMIT, _merge(_PERMIT, _RUN, {409: ["run_not_succeeded"], 503: ["storage_unavailable"]}),
+        cache=True),
+    ("get", "/v1/tasks/{runId}/logs"): _op("getRunLogs", PERMIT, _merge(_PERMIT, _RUN), cache=True),
+    ("post", "/v1/tasks/activity-snapshot"): _op("saveActivitySnapshot", PERMIT, _merge(_PERMIT, _BODY),
+                                                 request=ex.ACTIVITY_BODY, response=ex.ACTIVITY),
+    ("get", "/v1/jira/usage"): _op("getUsage", JIRA, _merge(_KEY, _QUERY), response=ex.USAGE),
+    ("post", "/v1/jira/instance-metrics"): _op("reportInstanceMetrics", JIRA, _merge(_KEY, _BODY),
+                                               request=ex.INSTANCE_METRICS_BODY, response={"ok": True}),
+    ("post", "/v1/jira/telemetry/events"): _op("ingestTelemetryEvents", PUBLIC, {410: ["telemetry_disabled"]},
+                                               request=ex.TELEMETRY_BODY),
+    ("get", "/v1/jira/team-competition"): _op("getTeamCompetition", JIRA, _merge(_KEY, _QUERY),
+                                              response=ex.TEAM_COMPETITION),
+    ("get", "/v1/models"): _op("listModels", PUBLIC, _DOWN, response=ex.MODELS),
+    ("post", "/v1/projects/{projectId}/indexes/query"): _op(
+        "queryProjectIndex", PERMIT, _merge(_PERMIT, _BODY), request=ex.INDEX_QUERY_BODY, response=ex.INDEX_QUERY),
+    ("post", "/v1/projects/{projectId}/indexes/upsert"): _op(
+        "upsertProjectIndex", PERMIT, _merge(_PERMIT, _BODY), request=ex.INDEX_UPSERT_BODY,
+        response=ex.INDEX_UPSERT),
+}
+
+HEADERS = {
+    "NextRequestKey": {"description": "The chain's next request key: send it as X-SeeCodes-Jira-Request-Key "
+                                      "on the next Jira-side call (the key just used is spent).",
+                       "schema": {"type": "string"}, "example": "sc_jira_req_Vb3…"},
+    "NextRequestKeyExpiresAt": {"description": "When the next request key expires (epoch seconds).",
+                                "schema": {"type": "integer"}, "example": 1735689600},
+    "RetryAfter": {"description": "Seconds to wait before trying again.", "required": True,
+                   "schema": {"type": "integer", "minimum": 0}, "example": 30},
+    "CacheControl": {"description": "`no-store` on answers that carry credentials or run artifacts.",
+                     "schema": {"type": "string"}, "example": "no-store"},
+    "RequestId": {"description": "The request's id, also in error envelopes as requestId; quote it in reports.",
+                  "schema": {"type": "string"}},
+    "CSP": {"description": "`default-src 'none'` with a nonce for the page's own script; `frame-ancestors 'none'`.",
+            "schema": {"type": "string"}},
+    "ReferrerPolicy": {"description": "`no-referrer`", "schema": {"type": "string"}, "example": "no-referrer"},
+}
+
+PARAMETERS = {
+    "JiraRequestKey": {"name": REQUEST_KEY_HEADER, "in": "header", "required": True,
+                       "description": "The chain's current single-use request key.",
+                       "schema": {"type": "string", "maxLength": 256}, "example": "sc_jira_req_…"},
+    "JiraRequestKeyOptional": {"name": REQUEST_KEY_HEADER, "in": "header", "required": False,
+                               "description": "Only when the Jira app calls with a Forge token: the chain's "
+                                              "current request key (it selects the Forge path).",
+                               "schema": {"type": "string", "maxLength": 256}, "example": "sc_jira_req_…"},
+}
+
+# Field rules the server checks outside marshmallow's introspectable validators (guards, custom fields).
+_HINT_FIELDS = {
+    "cloudIdHint": {"type": "string", "nullable": True, "maxLength": 512,
+                    "pattern": r"^(ari:cloud:ecosystem::installation/[0-9a-fA-F-]{1,64}|[A-Za-z0-9-]{1,64})?$",
+                    "description": "The Jira site's cloud id or the installation ARI; it may only fill in what "
+                                   "the Forge token lacks (another tenant's is refused with 403)",
+                    "example": "2f1c4b7e-8a90-4d1b-9c3e-5f6a7b8c9d0e"},
+    "siteUrlHint": {"type": "string", "nullable": True, "maxLength": 512,
+                    "pattern": r"^(https?://[A-Za-z0-9.-]+(:[1-9][0-9]{0,3})?(/[!-~]*)?)?$",
+                    "description": "The Jira site's http(s) URL", "example": "https://tenant.atlassian.net"},
+}
+_PATH_RULES = {"type": "string", "minLength": 1, "maxLength": 1024,
+               "pattern": r"^(?!/)(?!.*//)(?!.*\\)(?!(.*/)?\.\.?(/|$))[^\x00-\x1f\x7f]+(?<!/)$",
+               "description": "POSIX path relative to the project root: no leading or trailing '/', no empty, "
+                              "'.' or '..' segments, no '\\', no control characters (at most 2048 UTF-8 bytes)"}
+_HASH_RULES = {"type": "string", "pattern": r"^[0-9a-fA-F]{64}$", "description": "SHA-256 hex digest (stored lowercase)"}
+_FILE_NAME = {"type": "string", "minLength": 1, "maxLength": 255, "pattern": r"^(?!\.\.?$)[^/\\\x00-\x1f\x7f]+$"}
+
+# Years 1970-9998: what the server accepts for dates and moments.
+_YEAR = r"(19[7-9][0-9]|[2-8][0-9]{3}|9[0-8][0-9]{2}|99[0-8][0-9]|999[0-8])"
+_MOMENT = {"pattern": f"^{_YEAR}-", "description": "ISO-8601 date-time with a timezone, years 1970-9998"}
+QUERY_PATCHES = {
+    "startDate": {"pattern": f"^{_YEAR}-", "description": "ISO date (UTC), inclusive, years 1970-9998; "
+                  "not after endDate, at most 366 days before it"},
+    "endDate": {"pattern": f"^{_YEAR}-", "description": "ISO date (UTC), inclusive, years 1970-9998"},
+}
+
+SCHEMA_PATCHES = {
+    ("ActivitySnapshotBody", "windowStartedAt"): _MOMENT,
+    ("ActivitySnapshotBody", "windowEndedAt"): {**_MOMENT, "description": "After windowStartedAt, at most 24 h "
+                                                "later; humanActiveMs may not exceed the window"},
+    ("ActivitySnapshotBody", "taskStartedAt"): _MOMENT,
+    ("InitBody", "files"): {"items": _FILE_NAME, "minItems": 1, "maxItems": 20, "uniqueItems": True},
+    ("QueryItem", "path"): _PATH_RULES,
+    ("QueryItem", "hash"): _HASH_RULES,
+    ("Entry", "hash"): _HASH_RULES,
+    ("IndexUpsertBody", "deletePaths"): {"items": _PATH_RULES, "maxItems": 5000},
+    ("IndexUpsertBody", "entries"): {"maxProperties": 5000, "propertyNames": _PATH_RULES},
+    ("IndexQueryBody", "items"): {"maxItems": 5000},
+    ("Weights", "changedFile"): {"type": "number"},
+    ("Weights", "architectureBonus"): {"type": "number"},
+    ("Weights", "logicBonus"): {"type": "number"},
+    ("Weights", "specificationUiBonus"): {"type": "number"},
+}
+
+
+def _error_response(status: int, codes: list[str]) -> dict:
+    listed = ", ".join(f"`{code}`" for code in codes)
+    extras = sorted({field for code in codes for field in ERROR_EXTRAS.get(code, [])})
+    summary = "The query is malformed" if status == 400 and "invalid_json" not in codes else ERROR_DESCRIPTIONS.get(
+        status, "Error")
+    description = f"{summary}. `error` is one of: {listed}."
+    if extras:
+        description += f" Extra fields: {', '.join(extras)}."
+    examples = {code: {"$ref": f"#/components/examples/{_example_name(code)}"} for code in codes}
+    response = {"description": description, "x-error-codes": codes,
+                "content": {"application/json": {"schema": ERROR_REF, "examples": examples}},
+                "headers": {"X-Request-ID": {"$ref": "#/components/headers/RequestId"}}}
+    if status == 429:
+        response["headers"]["Retry-After"] = {"$ref": "#/components/headers/RetryAfter"}
+    return response
+
+
+def _example_name(code: str) -> str:
+    return "".join(part.capitalize() for part in code.replace(" ", "_").split("_")) + "Error"
+
+
+def _error_examples() -> dict:
+    codes = sorted({code for spec in OPERATIONS.values() for codes in spec["errors"].values() for code in codes})
+    return {_example_name(code): {"summary": code, "value": {
+        "ok": False, "error": code, "detail": ex.ERROR_DETAILS.get(code, code.replace("_", " ").capitalize() + ".")}}
+        for code in codes}
+
+
+def _finish_operation(path: str, method: str, operation: dict, spec: dict) -> None:
+    operation["operationId"] = spec["operationId"]
+    operation["security"] = deepcopy(spec["security"])
+    responses = operation.setdefault("responses", {})
+    responses.pop("default", None)
+    for code in [c for c in responses if c.startswith(("4", "5"))]:
+        del responses[code]  # replaced below by the table's complete listing
+    for status, codes in sorted(spec["errors"].items()):
+        responses[str(status)] = _error_response(status, codes)
+    if spec["next_key"]:
+        reference = "JiraRequestKey" if spec["next_key"] == "required" else "JiraRequestKeyOptional"
+        operation.setdefault("parameters", []).insert(0, deepcopy(PARAMETERS[reference]))
+    if spec["request"] is not None and "requestBody" in operation:
+        operation["requestBody"]["content"]["application/json"]["example"] = spec["request"]
+    for code, response in responses.items():
+        if not code.startswith("2"):
+            continue
+        headers = response.setdefault("headers", {})
+        headers["X-Request-ID"] = {"$ref": "#/components/headers/RequestId"}
+        if spec["next_key"]:
+            required = spec["next_key"] == "required"
+            headers[NEXT_KEY_HEADER] = {"$ref": "#/components/headers/NextRequestKey"} if not required else {
+                **HEADERS["NextRequestKey"], "required": True}
+            headers[NEXT_KEY_EXPIRES_HEADER] = {"$ref": "#/components/headers/NextRequestKeyExpiresAt"} \
+                if not required else {**HEADERS["NextRequestKeyExpiresAt"], "required": True}
+        if spec["cache"]:
+            headers["Cache-Control"] = {"$ref": "#/components/headers/CacheControl"}
+        for name, component in spec["headers"].items():
+            headers[name] = {"$ref": f"#/components/headers/{component}"}
+        if spec["response"] is not None:
+            content = response.get("content", {}).get("application/json")
+            if content is not None:
+                content["example"] = spec["response"]
+        if spec["links"]:
+            response["links"] = deepcopy(spec["links"])
+    for parameter in operation.get("parameters", []):
+        if parameter.get("name") in _HINT_FIELDS and parameter.get("in") == "query":
+            parameter["schema"] = deepcopy(_HINT_FIELDS[parameter["name"]])
+        if parameter.get("name") in QUERY_PATCHES and parameter.get("in") == "query":
+            parameter["schema"].update(deepcopy(QUERY_PATCHES[parameter["name"]]))
+
+
+def _patch_schemas(schemas: dict) -> None:
+    for name, schema in schemas.items():
+        for field, rules in _HINT_FIELDS.items():
+            if field in schema.get("properties", {}):
+                schema["properties"][field] = deepcopy(rules)
+    for (name, field), rules in SCHEMA_PATCHES.items():
+        if name in schemas and field in schemas[name].get("properties", {}):
+            schemas[name]["properties"][field].update(deepcopy(rules))
+    _nullable_refs(schemas)
+
+
+def _request_schema_names(document: dict) -> set:
+    bodies = [op.get("requestBody", {}) for item in document.get("paths", {}).values() for op in item.values()
+              if isinstance(op, dict)]
+    found: set = set()
+    _references(bodies, found)
+    pending = list(found)
+    while pending:
+        section, name = pending.pop()
+        nested: set = set()
+        _references(document["components"].get(section, {}).get(name), nested)
+        pending.extend(nested - found)
+        found |= nested
+    return {name for section, name in found if section == "schemas"}
+
+
+def _defaults_into_descriptions(schemas: dict, names: set) -> None:
+    """A request field with a `default` is typed as required by openapi-typescript (defaultNonNullable): say the
+    default in words instead, so that generated request types keep the field optional."""
+    for name in names:
+        for field in schemas.get(name, {}).get("properties", {}).values():
+            if "default" in field:
+                default = field.pop("default")
+                if default is not None:
+                    shown = "[]" if default == [] else repr(default).replace("'", '"')
+                    field["description"] = f"{field.get('description', '').rstrip('.')}. Default: {shown}.".lstrip(". ")
+
+
+def _nullable_refs(node) -> None:
+    """apispec renders a nullable Nested as anyOf [$ref, any object]; OpenAPI 3.0 says allOf [$ref] + nullable."""
+    if isinstance(node, dict):
+        any_of = node.get("anyOf")
+        if (isinstance(any_of, list) and len(any_of) == 2 and "$ref" in any_of[0]
+                and any_of[1] == {"type": "object", "nullable": True}):
+            del node["anyOf"]
+            node["allOf"] = [any_of[0]]
+            node["nullable"] = True
+        for value in node.values():
+            _nullable_refs(value)
+    elif isinstance(node, list):
+        for value in node:
+            _nullable_refs(value)
+
+
+def _references(node, found: set) -> None:
+    if isinstance(node, dict):
+        reference = node.get("$ref")
+        if isinstance(reference, str) and reference.startswith("#/components/"):
+            found.add(tuple(reference.split("/")[2:4]))
+        for value in node.values():
+            _references(value, found)
+    elif isinstance(node, list):
+        for value in node:
+            _references(value, found)
+
+
+def _prune(document: dict) -> None:
+    """Drop components nothing refers to (flask-smorest registers pagination and every HTTP status)."""
+    components = document.get("components", {})
+    found: set = set()
+    _references({k: v for k, v in document.items() if k != "components"}, found)
+    pending = list(found)
+    while pending:
+        section, name = pending.pop()
+        nested: set = set()
+        _references(components.get(section, {}).get(name), nested)
+        pending.extend(nested - found)
+        found |= nested
+    for section, entries in components.items():
+        if section != "securitySchemes":
+            for name in [n for n in entries if (section, n) not in found]:
+                del entries[name]
+    for section in [s for s, entries in components.items() if not entries]:
+        del components[section]
+
+
+def finish(document: dict, public_base_url: str | None = None) -> dict:
+    """The served document: the generated one completed from OPERATIONS, then pruned."""
+    document = deepcopy(document)
+    if public_base_url:
+        document["servers"] = [{"url": public_base_url.rstrip("/"), "description": "This deployment"}]
+    components = document.setdefault("components", {})
+    components.setdefault("headers", {}).update(deepcopy(HEADERS))
+    components.setdefault("examples", {}).update(_error_examples())
+    for path, item in document.get("paths", {}).items():
+        for method, operation in item.items():
+            spec = OPERATIONS.get((method, path))
+            if spec is not None:
+                _finish_operation(path, method, operation, spec)
+        for parameter in item.get("parameters", []):
+            if parameter.get("name") == "runId":
+                parameter["schema"] = {"type": "string", "pattern": RUN_ID_PATTERN,
+                                       "example": "run_3f9c0b1e2d4a5b6c7d8e9f00"}
+    _patch_schemas(components.get("schemas", {}))
+    _defaults_into_descriptions(components.get("schemas", {}), _request_schema_names(document))
+    _prune(document)
+    return document
