@@ -51,9 +51,10 @@ def normalise_site_url(raw: str) -> str:
     return f"{parts.scheme}://{parts.hostname.lower()}{port}"
 
 
-def _apply_hints(installation: Installation, identity, cloud_id_hint, site_url_hint) -> bool:
-    """Hints fill what the token lacks; a hint that names another tenant is refused. Returns True if changed."""
-    changed = False
+def _hint_changes(installation, identity, cloud_id_hint, site_url_hint) -> list[tuple]:
+    """What the token and its hints would change on the installation, as (column, value, refusal) rows (refusal
+    None when the token itself is authoritative). Refuses a hint that names another tenant. Writes nothing."""
+    changes = []
     site_cloud_id = identity.site_cloud_id
     if cloud_id_hint:
         if cloud_id_hint.startswith("ari:"):
@@ -66,19 +67,24 @@ def _apply_hints(installation: Installation, identity, cloud_id_hint, site_url_h
         else:
             site_cloud_id = cloud_id_hint
     if site_cloud_id and installation.site_cloud_id != site_cloud_id:
-        if identity.site_cloud_id:
-            installation.site_cloud_id = site_cloud_id  # the token itself is authoritative
-        else:
-            _fill_once(installation, Installation.site_cloud_id, site_cloud_id,
-                       "cloudIdHint contradicts the installation's cloud id.")
-        changed = True
+        refusal = None if identity.site_cloud_id else "cloudIdHint contradicts the installation's cloud id."
+        changes.append((Installation.site_cloud_id, site_cloud_id, refusal))
     if site_url_hint:
         site_url = normalise_site_url(site_url_hint)
         if installation.site_url != site_url:
-            _fill_once(installation, Installation.site_url, site_url,
-                       "siteUrlHint contradicts the installation's site.")
-            changed = True
-    return changed
+            changes.append((Installation.site_url, site_url, "siteUrlHint contradicts the installation's site."))
+    return changes
+
+
+def _apply_hints(installation: Installation, identity, cloud_id_hint, site_url_hint) -> bool:
+    """Hints fill what the token lacks; a hint that names another tenant is refused. Returns True if changed."""
+    changes = _hint_changes(installation, identity, cloud_id_hint, site_url_hint)
+    for column, value, refusal in changes:
+        if refusal is None:
+            setattr(installation, column.key, value)  # the token itself is authoritative
+        else:
+            _fill_once(installation, column, value, refusal)
+    return bool(changes)
 
 
 def _fill_once(installation: Installation, column, value: str, refusal: str) -> None:
@@ -154,7 +160,7 @@ def accept_row(row, identity, cloud_id_hint=None, site_url_hint=None):
     the token and hints teach nothing new about it; None when they do, and resolve() must record that first.
     Refuses exactly as resolve() does: a contradicting hint, an inactive installation."""
     installation = SimpleNamespace(**row._mapping)
-    if _apply_license(installation, identity) or _apply_hints(installation, identity, cloud_id_hint, site_url_hint):
+    if _apply_license(installation, identity) or _hint_changes(installation, identity, cloud_id_hint, site_url_hint):
         return None
     if installation.status != "active":
         raise Forbidden("This installation is not active.", code="installation_inactive")

@@ -17,6 +17,10 @@ def _pairs():
             for name in ("first", "second")]
 
 
+def _site_of(installation):
+    return installation.site_cloud_id, installation.site_url
+
+
 @pytest.mark.parametrize("backend", ["postgresql", "sqlite"])
 def test_exactly_one_hint_pair_wins_the_first_calls_of_a_new_installation(app, signer, backend, in_app):
     from seecodes.installations import service as installations
@@ -37,5 +41,5 @@ def test_exactly_one_hint_pair_wins_the_first_calls_of_a_new_installation(app, s
             losers = [r.json()["error"] for r in results if r.status_code == 403]
             assert set(losers) == {"tenant_mismatch"}
             winner = pairs[by_pair.index([200])]
-            stored = in_app(lambda: installations.get_by_installation_id(installation_id))
-            assert (stored.site_cloud_id, stored.site_url) == (winner["cloudIdHint"], winner["siteUrlHint"])
+            stored = in_app(lambda: _site_of(installations.get_by_installation_id(installation_id)))
+            assert stored == (winner["cloudIdHint"], winner["siteUrlHint"])
