@@ -145,7 +145,7 @@ MODELS_EXAMPLE = {
 PERMIT_ROUTE_BODIES = {
     "/v1/tasks/<string:taskId>/progress": PROGRESS_EXAMPLE,
     "/v1/tasks/init": RUN_INIT_EXAMPLE,
-    "/v1/tasks/<string:runId>/start": RUN_START_EXAMPLE,
+    "/v1/tasks/<run_id:runId>/start": RUN_START_EXAMPLE,
     "/v1/tasks/activity-snapshot": SNAPSHOT_EXAMPLE,
     "/v1/projects/<string:projectId>/indexes/query": QUERY_EXAMPLE,
     "/v1/projects/<string:projectId>/indexes/upsert": UPSERT_EXAMPLE,

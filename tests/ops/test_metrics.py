@@ -56,7 +56,7 @@ def test_metrics_after_a_handshake_and_a_run(client, jira, runs, funded, served)
     after = samples(response)
     grew = lambda name, **labels: value(after, name, **labels) > value(before, name, **labels)  # noqa: E731
     assert grew("seecodes_http_requests_total", route="/v1/security/launch-exchange", method="POST", status="200")
-    assert grew("seecodes_http_requests_total", route="/v1/tasks/<string:runId>/start", method="POST", status="200")
+    assert grew("seecodes_http_requests_total", route="/v1/tasks/<run_id:runId>/start", method="POST", status="200")
     assert grew("seecodes_http_request_duration_seconds_count", route="/v1/security/vscode-link", method="POST")
     assert grew("seecodes_credential_refusals_total", code="request_key_replayed")
     assert grew("seecodes_errors_total", status="401", code="request_key_replayed")
