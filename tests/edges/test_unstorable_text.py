@@ -63,7 +63,7 @@ def test_index_short_with_nul_is_422(client, auth):
 
 
 def test_user_prompt_with_surrogate_is_422(client, auth):
-    response = client.post("/v1/tasks/run_x/start", data=_raw_json({"userPrompt": f"go{SURROGATE}"}),
+    response = client.post("/v1/tasks/run_000000000000000000000000/start", data=_raw_json({"userPrompt": f"go{SURROGATE}"}),
                            headers={**auth, "Content-Type": "application/json"})
     _assert_names(response, "userPrompt")
 
