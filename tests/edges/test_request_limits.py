@@ -1,4 +1,5 @@
 """Query strings and headers: documented limits fit gunicorn's request-line and header limits."""
+import os
 import runpy
 from pathlib import Path
 from urllib.parse import quote
@@ -10,7 +11,14 @@ PERCENT_ENCODED = 3  # bytes on the wire per ASCII character, at worst
 
 
 def _gunicorn_settings() -> dict:
-    return runpy.run_path(str(ROOT / "gunicorn.conf.py"))
+    """The config file's settings; the environment variables it sets by default (the metrics folder) are
+    undone, so that they do not switch this test process's metrics into multiprocess mode."""
+    saved = dict(os.environ)
+    try:
+        return runpy.run_path(str(ROOT / "gunicorn.conf.py"))
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
 
 
 def _longest_request_line(spec: dict) -> tuple[int, str]:
