@@ -19,6 +19,7 @@ from seecodes.forge import dev
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
 ADMIN_URL = os.environ.get("SEECODES_BENCH_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+TOKEN_TTL_SECONDS = 900
 DATABASE_URL = os.environ.get("SEECODES_BENCH_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/bench")
 
 
@@ -92,7 +93,9 @@ def prepare_app(app_id: str, prefix: str, **extra_env: str) -> tuple[str, dict]:
     dev.write_dev_keys(instance)
     env = {**os.environ, "DATABASE_URL": DATABASE_URL, "SEECODES_INSTANCE_PATH": instance,
            "SEECODES_SECRET_KEY": "bench-secret-key-long-enough-to-sign-with", "FORGE_APP_ID": app_id,
-           "FORGE_JWKS_URL": os.path.join(instance, dev.JWKS_FILE), **extra_env}
+           "FORGE_JWKS_URL": os.path.join(instance, dev.JWKS_FILE),
+           # One token serves a whole benchmark (the baseline does the same verification without this cap).
+           "FORGE_MAX_TOKEN_LIFETIME_SECONDS": str(TOKEN_TTL_SECONDS), **extra_env}
     env.pop("SEECODES_SECRET_KEY_FALLBACKS", None)
     flask_cli(env, "db", "upgrade")
     flask_cli(env, "models", "seed")
@@ -102,7 +105,7 @@ def prepare_app(app_id: str, prefix: str, **extra_env: str) -> tuple[str, dict]:
 def forge_token(instance: str, app_id: str, installation_id: str, cloud_id: str, principal: str) -> str:
     """A Forge-shaped token signed with the instance's dev key, valid long enough for a whole benchmark."""
     key, kid = dev.load_dev_key(instance)
-    return dev.sign(dev.forge_claims(app_id, installation_id, cloud_id, principal, ttl=900), key, kid)
+    return dev.sign(dev.forge_claims(app_id, installation_id, cloud_id, principal, ttl=TOKEN_TTL_SECONDS), key, kid)
 
 
 def mint_permit(base_url: str, token: str, project_id: str, task_id: str, principal: str) -> str:
