@@ -52,8 +52,13 @@ def _bootstrap(client: Client, token: str, session_id: str) -> str:
 def _prepare(env: dict, instance: str, candidate_url: str) -> tuple[str, str]:
     """Provision the installation, mint a task permit through the API and store one run row."""
     permit = common.mint_permit(candidate_url, _token(instance), PROJECT, TASK, PRINCIPAL)
+    return permit, insert_run(env["DATABASE_URL"])
+
+
+def insert_run(database_url: str) -> str:
+    """One queued run row of the bench's installation, project and task; answers its id."""
     run_id = f"run_{uuid.uuid4().hex[:24]}"
-    engine = create_engine(env["DATABASE_URL"])
+    engine = create_engine(database_url)
     with engine.begin() as connection:
         connection.execute(
             text("INSERT INTO runs (id, installation_pk, project_id, task_id, user_account_id, model_id, files, "
@@ -63,7 +68,7 @@ def _prepare(env: dict, instance: str, candidate_url: str) -> tuple[str, str]:
             {"id": run_id, "p": PROJECT, "t": TASK, "u": PRINCIPAL, "ins": INSTALLATION_ID},
         )
     engine.dispose()
-    return permit, run_id
+    return run_id
 
 
 def _permit_clients(url: str, path: str, permit: str):

@@ -13,7 +13,7 @@ import pstats
 import time
 import uuid
 
-from sqlalchemy import create_engine, event, text
+from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
 from . import common, http
@@ -134,16 +134,7 @@ def setup():
                                   "X-SeeCodes-Jira-Request-Key": key["requestKey"]})
     assert answer.status_code == 200, answer.get_json()
     permit = answer.get_json()["permit"]
-    run_id = f"run_{uuid.uuid4().hex[:24]}"
-    engine = create_engine(env["DATABASE_URL"])
-    with engine.begin() as connection:
-        connection.execute(
-            text("INSERT INTO runs (id, installation_pk, project_id, task_id, user_account_id, model_id, files, "
-                 "storage_prefix, status, attempts, requeues, created_at, updated_at) "
-                 "SELECT :id, i.id, :p, :t, :u, 'strict light', '[\"list.md\"]', 'bench/', 'queued', 0, 0, now(), "
-                 "now() FROM installations i WHERE i.installation_id = :ins"),
-            {"id": run_id, "p": http.PROJECT, "t": http.TASK, "u": http.PRINCIPAL, "ins": http.INSTALLATION_ID})
-    engine.dispose()
+    run_id = http.insert_run(env["DATABASE_URL"])
     from . import minimal_app
 
     return candidate, minimal_app.app, instance, permit, run_id, token
