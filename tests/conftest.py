@@ -231,6 +231,14 @@ def jira(client, signer, tenant):
 
 
 @pytest.fixture
+def document(client):
+    """The served OpenAPI document."""
+    response = client.get("/openapi.json")
+    assert response.status_code == 200
+    return response.get_json()
+
+
+@pytest.fixture
 def permit(jira):
     """A task permit for AUTH / AUTH-128 of the default tenant."""
     return jira.permit()

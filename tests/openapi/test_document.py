@@ -16,13 +16,6 @@ pytestmark = pytest.mark.parametrize("backend", ["sqlite"])
 
 
 @pytest.fixture
-def document(client):
-    response = client.get("/openapi.json")
-    assert response.status_code == 200
-    return response.get_json()
-
-
-@pytest.fixture
 def operations(document):
     return {operation["operationId"]: (method.upper(), path, operation)
             for path, item in document["paths"].items()

@@ -11,13 +11,6 @@ HTTP_METHODS = {"get", "post", "put", "patch", "delete"}
 pytestmark = pytest.mark.parametrize("backend", ["sqlite"])
 
 
-@pytest.fixture
-def document(client):
-    response = client.get("/openapi.json")
-    assert response.status_code == 200
-    return response.get_json()
-
-
 def _operations(document):
     for path, item in document["paths"].items():
         for method, operation in item.items():
