@@ -19,8 +19,9 @@ QUIET_LIBRARIES = ("botocore", "boto3", "urllib3", "s3transfer")
 _PATTERNS = [
     # launch codes and request keys: keep the prefix so the line still says what was there
     ("sc_", re.compile(r"(sc_launch_|sc_jira_req_)[A-Za-z0-9_-]+"), r"\1" + REDACTED),
-    # query parameters that carry a credential: launcher code, storage signatures, S3 presigned URLs
-    ("=", re.compile(r"(?i)([?&;](?:c|code|sig|signature|permit|token|access_token|key|x-amz-signature|"
+    # query parameters that carry a credential: launcher code, storage signatures, S3 presigned URLs; a bare
+    # query string (gunicorn's query atom) starts with its first parameter
+    ("=", re.compile(r"(?i)((?:^|[?&;])(?:c|code|sig|signature|permit|token|access_token|key|x-amz-signature|"
                      r"x-amz-credential|x-amz-security-token|awsaccesskeyid)=)[^&\s\"']*"), r"\1" + REDACTED),
     # bearer credentials in headers or messages (Forge tokens, permits, provider keys)
     ("", re.compile(r"(?i)(bearer\s+)[^\s\"',]+"), r"\1" + REDACTED),

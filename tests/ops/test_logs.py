@@ -2,6 +2,7 @@
 import io
 import json
 import logging
+import re
 
 import pytest
 
@@ -25,6 +26,18 @@ JWT = "eyJhbGciOiJSUzI1NiJ9.eyJpc3MiOiJmb3JnZS9pbnZvY2F0aW9uLXRva2VuIn0.c2lnbmF0
 ])
 def test_credentials_are_redacted(line, secret):
     assert secret not in logs.redact(line)
+
+
+@pytest.mark.parametrize("query", [
+    # gunicorn's query atom has no leading "?"; itsdangerous starts a compressed token with "."
+    "sig=.eJwNyEEKgCAQAMC_7NlDWkr5mWjbJQSp0PUU_b3mOA_gyZXSIgzxgdwylQLRWQX7QEoaDQTtHWBk7qfLoOkWCUcQaO3SQ.aUqX2w.15fX08zG35knC7O_GAPjBP2OgCo",
+    "exp=1796000000&sig=.eJwNyEEKgCAQAMC_7NlDWkr5mWjbJQSp0PUU_b3mOA_gyZXSIgzxgdwylQLRWQX7QEoaDQTtHWBk7qfLoOkWCUcQaO3SQ.aUqX2w.15fX08zG35knC",
+    "c=sc_launch_abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG&p=AUTH",
+])
+def test_a_query_string_without_its_question_mark_is_redacted_whole(query):
+    redacted = logs.redact(query)
+    assert "[redacted]" in redacted and "eJwNyEEKgCAQ" not in redacted and "abcdefghijklmnop" not in redacted
+    assert re.search(r"(?:^|&)(?:sig|c)=\[redacted\](?:&|$)", redacted), redacted
 
 
 def test_known_secret_values_are_redacted_literally():
