@@ -25,8 +25,10 @@ setup: seed
 run: setup
 	exec $(VENV)/bin/gunicorn -c gunicorn.conf.py wsgi:app
 
+# Two pytest-xdist processes, each with its own PostgreSQL database and Redis db (tests/production.py).
+TEST_WORKERS ?= 2
 test: setup
-	$(VENV)/bin/pytest -q $(PYTEST_ARGS)
+	$(VENV)/bin/pytest -q -n $(TEST_WORKERS) $(PYTEST_ARGS)
 
 # A worker migrates (under the migrations' lock) and seeds (concurrent seeds converge), so it may start beside `make run`.
 worker: setup

@@ -19,8 +19,8 @@ from seecodes.extensions import db
 from seecodes.forge import dev
 
 from .helpers import ForgeSigner, JiraSession, bearer
-from .production import (PG_URL, REDIS_URL, MotoServer, WorkerProcess, production_overrides, reset_redis,
-                         wait_until_idle)
+from .production import (PG_URL, REDIS_URL, XDIST_WORKER, MotoServer, WorkerProcess, create_worker_database,
+                         production_overrides, reset_redis, wait_until_idle)
 
 APP_ID = "ari:cloud:ecosystem::app/00000000-0000-4000-8000-00000000a99"
 BACKENDS = ["sqlite", "postgresql"]  # the default of a test that names none
@@ -30,6 +30,8 @@ ALL_BACKENDS = BACKENDS + ["production"]
 def pytest_configure(config):
     config.addinivalue_line("markers", "backends(*names): the backends (sqlite, postgresql, production) a test "
                                        "runs on; default sqlite and postgresql")
+    if XDIST_WORKER:
+        create_worker_database()
 
 
 def pytest_collection_modifyitems(config, items):

@@ -7,8 +7,45 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-PG_URL = os.environ.get("SEECODES_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
-REDIS_URL = os.environ.get("SEECODES_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+BASE_PG_URL = os.environ.get("SEECODES_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+BASE_REDIS_URL = os.environ.get("SEECODES_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+# Under pytest-xdist (`make test` runs two processes) each process has a database and a Redis db of its own:
+# gw0 uses test_gw0 and Redis db 15, gw1 test_gw1 and db 14, and so on (db 13 is the benchmark's, skipped).
+XDIST_WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
+
+
+def per_worker_urls(pg_url: str, redis_url: str, worker: str) -> tuple[str, str]:
+    if not worker:
+        return pg_url, redis_url
+    from sqlalchemy.engine import make_url
+
+    index = int(worker.removeprefix("gw"))
+    pg = make_url(pg_url)
+    base, _, db = redis_url.rpartition("/")
+    dbs = [n for n in range(int(db or 0), -1, -1) if n != 13]
+    return (pg.set(database=f"{pg.database}_{worker}").render_as_string(hide_password=False),
+            f"{base}/{dbs[index % len(dbs)]}")
+
+
+PG_URL, REDIS_URL = per_worker_urls(BASE_PG_URL, BASE_REDIS_URL, XDIST_WORKER)
+
+
+def create_worker_database():
+    """CREATE DATABASE for this xdist process (the base database must exist; nothing to do without xdist)."""
+    if PG_URL == BASE_PG_URL:
+        return
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    name = make_url(PG_URL).database
+    engine = create_engine(BASE_PG_URL, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as connection:
+            exists = connection.execute(text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": name})
+            if exists.first() is None:
+                connection.execute(text(f'CREATE DATABASE "{name}"'))
+    finally:
+        engine.dispose()
 S3_BUCKET = "seecodes-test-runs"
 AWS_ENV = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1"}
 FAKE_KEY_ENV, FAKE_KEY = "SEECODES_TEST_FAKE_KEY", "sk-test-secret-do-not-log"

@@ -11,3 +11,13 @@ def test_handshake_request_key_link_exchange_context(jira, client):
     response = client.get("/v1/tasks/context", headers=bearer(permit))
     assert response.status_code == 200
     assert response.get_json()["context"]["title"] == "Implement auth flow"
+
+
+def test_each_xdist_process_gets_a_database_and_redis_db_of_its_own():
+    from .production import per_worker_urls
+
+    pg, redis = "postgresql+psycopg://postgres@127.0.0.1:5432/test", "redis://127.0.0.1:6379/15"
+    assert per_worker_urls(pg, redis, "") == (pg, redis)
+    assert per_worker_urls(pg, redis, "gw0") == (f"{pg}_gw0", redis)
+    assert per_worker_urls(pg, redis, "gw1") == (f"{pg}_gw1", "redis://127.0.0.1:6379/14")
+    assert per_worker_urls(pg, redis, "gw2")[1] == "redis://127.0.0.1:6379/12"  # 13 is the benchmarks'
