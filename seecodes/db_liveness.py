@@ -17,7 +17,7 @@ IDLE_PING_SECONDS = 10.0
 _CHECKED_IN = "seecodes.checked_in_at"
 
 
-def _socket_has_data(dbapi_connection) -> bool:
+def socket_has_data(dbapi_connection) -> bool:
     pgconn = getattr(dbapi_connection, "pgconn", None)
     if pgconn is None:
         return False
@@ -41,7 +41,7 @@ def register(app) -> None:
 
     @event.listens_for(engine, "checkout")
     def _checkout(dbapi_connection, record, _proxy):
-        if dbapi_connection.closed or _socket_has_data(dbapi_connection):
+        if dbapi_connection.closed or socket_has_data(dbapi_connection):
             raise exc.DisconnectionError("the server closed this pooled connection")
         checked_in = record.info.get(_CHECKED_IN)
         if checked_in is not None and time.monotonic() - checked_in > IDLE_PING_SECONDS:

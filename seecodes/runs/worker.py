@@ -38,6 +38,12 @@ class RunWorker(Worker):
 
     heartbeat_seconds = 10
     supervised_name = False
+    horse_connections = None  # seecodes.runs.horse_db.HorseConnections on PostgreSQL
+
+    def dequeue_job_and_maintain_ttl(self, timeout, max_idle_time=None):
+        if self.horse_connections is not None:
+            self.horse_connections.prepare()  # the next horse's database connection, opened while we wait
+        return super().dequeue_job_and_maintain_ttl(timeout, max_idle_time)
 
     @property
     def dequeue_timeout(self) -> int:
@@ -68,7 +74,7 @@ class RunWorker(Worker):
 def build_app():
     from .. import create_app, logs, prometheus
     from ..extensions import db
-    from . import jobs
+    from . import horse_db, jobs
 
     logs.configure()  # before RQ adds its own handler: one format (JSON or text) for every worker line
     app = create_app()
@@ -76,8 +82,10 @@ def build_app():
         raise SystemExit("REDIS_URL is not set: without Redis the web process runs the runs itself.")
     with app.app_context():
         engine = db.engine
-    # A forked horse must not reuse the parent's pooled connections (close=False leaves them to the parent).
+    # A forked horse must not reuse the parent's pooled connections (close=False leaves them to the parent);
+    # it gets one connection of its own, opened before the job arrived.
     os.register_at_fork(after_in_child=lambda: engine.dispose(close=False))
+    app.extensions["seecodes.horse_connections"] = horse_db.HorseConnections.install(engine)
     parent = os.getpid()
     os.register_at_fork(after_in_child=lambda: prometheus.become_work_horse(parent))
     jobs.use_app(app)
@@ -117,11 +125,15 @@ def serve(args) -> int:
                        maintenance_interval=setting("SEECODES_REAP_INTERVAL_SECONDS", app))
     worker.heartbeat_seconds = heartbeat
     worker.supervised_name = args.name is not None
+    worker.horse_connections = app.extensions["seecodes.horse_connections"]
     try:
         worker.work(burst=args.burst, logging_level=os.environ.get("SEECODES_LOG_LEVEL", "INFO"))
     except RedisError as error:  # RQ's teardown could not deregister the worker: Redis is down
         log.error("RQ worker stopped: Redis unavailable (%s)", error.__class__.__name__)
         return 3
+    finally:
+        if worker.horse_connections is not None:
+            worker.horse_connections.close()
     return 0
 
 

@@ -1,0 +1,99 @@
+"""The worker opens the next work horse's PostgreSQL connection before the job arrives (seecodes.runs.horse_db)."""
+import os
+import time
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from seecodes.runs.horse_db import HorseConnections
+
+from ..production import PG_URL
+
+pytestmark = pytest.mark.backends("postgresql")
+
+
+@pytest.fixture
+def engine():
+    engine = create_engine(PG_URL)
+    yield engine
+    engine.dispose()
+
+
+def _backend_pid(engine) -> int:
+    with engine.connect() as connection:
+        return connection.execute(text("SELECT pg_backend_pid()")).scalar_one()
+
+
+def _alive(engine, pid: int) -> bool:
+    with engine.connect() as connection:
+        return connection.execute(text("SELECT count(*) FROM pg_stat_activity WHERE pid = :pid"),
+                                  {"pid": pid}).scalar_one() == 1
+
+
+def _fork_and_ask_backend_pid(engine) -> int:
+    """Fork like RQ does (the child drops the pool it inherited); once the parent's after-fork hooks have run,
+    the child reports the backend pid of its first connection."""
+    ready_read, ready_write = os.pipe()
+    answer_read, answer_write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the work horse
+        code = 1
+        try:
+            engine.dispose(close=False)
+            os.read(ready_read, 1)
+            os.write(answer_write, str(_backend_pid(engine)).encode())
+            code = 0
+        finally:
+            os._exit(code)
+    os.close(ready_read)
+    os.close(answer_write)  # so that a child that dies unanswered ends the read below
+    os.write(ready_write, b"x")
+    answer = os.read(answer_read, 64)
+    _, status = os.waitpid(pid, 0)
+    os.close(ready_write)
+    os.close(answer_read)
+    assert os.waitstatus_to_exitcode(status) == 0 and answer
+    return int(answer)
+
+
+def test_the_horse_uses_the_connection_opened_before_the_fork_and_the_worker_cannot_close_it(engine):
+    horses = HorseConnections(engine)
+    horses.prepare()
+    spare_pid = horses.spare.info.backend_pid
+    assert spare_pid != _backend_pid(engine)  # the worker's own pool never uses the spare
+
+    # The worker has already dropped its handle (and libpq said goodbye into /dev/null) when the horse queries.
+    assert _fork_and_ask_backend_pid(engine) == spare_pid
+    assert horses.spare is None  # handed to exactly one fork
+    assert wait_gone(engine, spare_pid)  # the horse exited: its connection is gone with it
+
+    horses.prepare()  # the next job's
+    assert horses.spare is not None and horses.spare.info.backend_pid != spare_pid
+    horses.close()
+
+
+def test_a_spare_closed_by_the_server_is_not_used_and_the_horse_connects_by_itself(engine):
+    horses = HorseConnections(engine)
+    horses.prepare()
+    spare_pid = horses.spare.info.backend_pid
+    with engine.connect() as connection:
+        connection.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": spare_pid})
+        connection.commit()
+    assert wait_gone(engine, spare_pid)
+    time.sleep(0.05)  # the server's goodbye has reached the spare's socket
+    horse_pid = _fork_and_ask_backend_pid(engine)
+    assert horse_pid != spare_pid
+
+
+def test_without_a_spare_the_horse_connects_as_before(engine):
+    HorseConnections(engine)  # never prepared: e.g. the database was down while the worker waited
+    assert _fork_and_ask_backend_pid(engine) > 0
+
+
+def wait_gone(engine, pid: int, seconds: float = 5.0) -> bool:
+    deadline = time.monotonic() + seconds
+    while _alive(engine, pid):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.02)
+    return True
