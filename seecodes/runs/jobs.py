@@ -17,13 +17,12 @@ from sqlalchemy import select
 from sqlalchemy.exc import InterfaceError, OperationalError
 
 from .. import clock, prometheus, request_ids, storage
-from ..catalog.models import CatalogModel
 from ..credits import service as credits
 from ..errors import NotFound
 from ..extensions import db
 from ..storage import keys
 from . import dispatch, providers, rules, state
-from .models import INITIALIZED, IN_PROCESS, PROCESSING_REMOTE, QUEUED, SUCCEEDED, Run
+from .models import IN_PROCESS, INITIALIZED, PROCESSING_REMOTE, SUCCEEDED, Run
 from .settings import setting
 
 log = logging.getLogger(__name__)
@@ -76,12 +75,8 @@ def warm_up(app) -> None:
         configure_mappers()
         storage.get(app)
         try:
-            db.session.execute(select(Run.model_id, Run.files, Run.user_prompt, Run.estimated_input_tokens,
-                                      CatalogModel.provider, CatalogModel.provider_config)
-                               .outerjoin(CatalogModel, CatalogModel.id == Run.model_id).where(Run.id == nobody)).all()
             db.session.execute(select(Run.status).where(Run.id == nobody)).all()
-            state.move(nobody, QUEUED, IN_PROCESS, started_at=moment, heartbeat_at=moment,
-                       attempts=state.RUNS.c.attempts + 1)
+            state.claim(nobody, "warm-up")
             state.move(nobody, IN_PROCESS, PROCESSING_REMOTE)
             state.move(nobody, PROCESSING_REMOTE, SUCCEEDED, output_key="", result_zip_key="", input_tokens=0,
                        output_tokens=0, finished_at=moment)
@@ -158,53 +153,47 @@ class RunJob:
 
     def execute(self) -> str:
         try:
-            claimed = self.claim()
+            run = self.claim()
         except (OperationalError, InterfaceError) as error:
             _note_infrastructure_failure(f"database unavailable ({error.__class__.__name__})")
             raise
-        if not claimed:
+        if run is None:
             return "skipped"
         started = time.monotonic()
         heartbeat = Heartbeat(self.app, self.run_id, setting("SEECODES_RUN_HEARTBEAT_SECONDS", self.app))
         heartbeat.start()
         try:
-            return self.perform(started)
+            return self.perform(run, started)
         except BaseException as error:
             self.fail(error)
             raise
         finally:
             heartbeat.stop()
 
-    def claim(self) -> bool:
-        """queued -> in_process. On PostgreSQL the UPDATE waits for an uncommitted start to settle; otherwise
-        (SQLite, or a start that rolled back) poll briefly, then leave without side effects."""
+    def claim(self):
+        """queued -> in_process; answers the run's inputs and provider (state.claim), or None. On PostgreSQL
+        the UPDATE waits for an uncommitted start to settle; otherwise (SQLite, or a start that rolled back)
+        poll briefly, then leave without side effects."""
         deadline = time.monotonic() + setting("SEECODES_RUN_CLAIM_WAIT_SECONDS", self.app)
         while True:
-            moment = clock.now()
-            if state.move(self.run_id, QUEUED, IN_PROCESS, started_at=moment, heartbeat_at=moment,
-                          attempts=state.RUNS.c.attempts + 1):
-                state.log(self.run_id, f"in_process: picked up by {socket.gethostname()} pid {os.getpid()}")
+            run = state.claim(self.run_id, f"{socket.gethostname()} pid {os.getpid()}")
+            if run is not None:
                 state.commit_progress()
-                return True
+                return run
             db.session.rollback()
             status = db.session.execute(select(Run.status).where(Run.id == self.run_id)).scalar_one_or_none()
             db.session.rollback()
             if status != INITIALIZED or time.monotonic() >= deadline:
                 log.info("run %s not claimed (status %s)", self.run_id, status)
-                return False
+                return None
             time.sleep(0.05)
 
     def note(self, line: str) -> None:
         state.log(self.run_id, line)
         state.commit_progress()
 
-    def perform(self, started: float) -> str:
-        # Plain rows, not ORM instances: nothing here expires (and reloads) at the job's own commits.
-        run = db.session.execute(
-            select(Run.model_id, Run.files, Run.user_prompt, Run.estimated_input_tokens,
-                   CatalogModel.provider, CatalogModel.provider_config)
-            .outerjoin(CatalogModel, CatalogModel.id == Run.model_id).where(Run.id == self.run_id)
-        ).one()
+    def perform(self, run, started: float) -> str:
+        # `run` is a plain row (from the claim), not an ORM instance: nothing expires at the job's own commits.
         if run.provider is None:
             raise RunFailed(f"Model {run.model_id!r} is no longer in the catalog.")
         provider = providers.for_model(run.provider, run.provider_config)

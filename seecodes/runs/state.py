@@ -2,16 +2,18 @@
 from sqlalchemy import insert, select, text, update
 
 from .. import clock, prometheus, request_ids
+from ..catalog.models import CatalogModel
 from ..credits import service as credits
 from ..extensions import db
 from . import rules
-from .models import ACTIVE_STATUSES, FAILED, QUEUED, Run, RunLogLine
+from .models import ACTIVE_STATUSES, FAILED, IN_PROCESS, QUEUED, Run, RunLogLine
 
 MAX_ERROR_CHARS = 2000
 # Core tables, not ORM entities: these statements run in freshly forked work horses, where the ORM's
 # bulk-update machinery costs more than the round trip itself.
 RUNS = Run.__table__
 LOG_LINES = RunLogLine.__table__
+MODELS = CatalogModel.__table__
 
 
 def move(run_id: str, sources: tuple[str, ...] | str, target: str, *conditions, **values) -> bool:
@@ -29,6 +31,28 @@ def move(run_id: str, sources: tuple[str, ...] | str, target: str, *conditions, 
     if result.rowcount == 1:
         prometheus.run_moved(db.session, sources, target)
     return result.rowcount == 1
+
+
+def claim(run_id: str, worker: str):
+    """queued -> in_process for the job that will run it, with the log line that says who picked it up, in the
+    caller's transaction. Answers what the job needs in the same round trip (the run's inputs and its model's
+    provider, None when the model left the catalog), or None when the run was not queued."""
+    moment = clock.now()
+    row = db.session.execute(
+        update(RUNS).where(RUNS.c.id == run_id, RUNS.c.status == QUEUED)
+        .values(status=IN_PROCESS, updated_at=moment, started_at=moment, heartbeat_at=moment,
+                attempts=RUNS.c.attempts + 1)
+        .returning(RUNS.c.model_id, RUNS.c.files, RUNS.c.user_prompt, RUNS.c.estimated_input_tokens,
+                   _of_model(MODELS.c.provider), _of_model(MODELS.c.provider_config))
+    ).first()
+    if row is not None:
+        prometheus.run_moved(db.session, QUEUED, IN_PROCESS)
+        log(run_id, f"in_process: picked up by {worker}")
+    return row
+
+
+def _of_model(column):
+    return select(column).where(MODELS.c.id == RUNS.c.model_id).scalar_subquery().label(column.name)
 
 
 def fail(run_id: str, error: str, sources=ACTIVE_STATUSES, *conditions) -> bool:
