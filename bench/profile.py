@@ -75,7 +75,7 @@ class Counter:
 
     def _statement(self, _conn, _cursor, statement, _params, _context, _many):
         self.statements += 1
-        self.log.append(" ".join(statement.split())[:160])
+        self.log.append(" ".join(statement.split())[:int(os.environ.get("PROFILE_SQL_CHARS", 160))])
 
     def _commit(self, _conn):
         self.commits += 1

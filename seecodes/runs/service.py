@@ -1,10 +1,11 @@
 """Run life cycle as the API sees it: init, start (estimate, debit, queue), status, output and logs."""
 import re
 
-from sqlalchemy import and_, bindparam
+from sqlalchemy import and_, bindparam, select
 
-from .. import clock, ids, storage
+from .. import clock, ids, readonly, storage
 from ..catalog import service as catalog
+from ..catalog.models import CatalogModel
 from ..credits import service as credits
 from ..errors import Conflict, DomainError, Forbidden, Invalid, NotFound
 from ..extensions import db
@@ -50,41 +51,68 @@ def init_run(binding: Binding, model_id: str, files: list[str]) -> dict:
     return document
 
 
-def find_run(binding: Binding, run_id: str) -> Run:
-    """The run, if the permit may see it: 404 unknown or another tenant's, 403 another task of the tenant."""
-    run = db.session.get(Run, run_id) if RUN_ID.fullmatch(run_id or "") else None
+def find_run(binding: Binding, run_id: str) -> tuple[Run, CatalogModel | None]:
+    """The run and its catalog model (one query), if the permit may see the run: 404 unknown or another
+    tenant's, 403 another task of the tenant."""
+    found = db.session.execute(
+        select(Run, CatalogModel).outerjoin(CatalogModel, CatalogModel.id == Run.model_id).where(Run.id == run_id)
+    ).first() if RUN_ID.fullmatch(run_id or "") else None
+    run, model = found if found is not None else (None, None)
     if run is None or run.installation_pk != binding.installation_pk:
         raise NotFound("No such run.", code="run_not_found")
     if run.project_id != binding.project_id or run.task_id != binding.task_id:
         raise Forbidden("This run belongs to another task than the permit's.", code="permit_binding_mismatch")
-    return run
+    return run, model
 
 
 RUNS = Run.__table__
-# GET /v1/tasks/{runId}: the permit check and the run's status columns in one query (an outer join, so a
-# missing run still lets the permit be judged first: 401 before 404).
-STATUS_WITH_PERMIT = permits.PermitRead(
-    permits.check_statement(lambda check: check.add_columns(
-        RUNS.c.id.label("run_id"), RUNS.c.project_id.label("run_project_id"), RUNS.c.task_id.label("run_task_id"),
-        RUNS.c.status.label("run_status"), RUNS.c.updated_at.label("run_updated_at"),
-        RUNS.c.error.label("run_error"), RUNS.c.result_zip_key.label("run_result_zip_key"),
-    ).outerjoin(RUNS, and_(RUNS.c.id == bindparam("run_id"), RUNS.c.installation_pk == permits.PERMITS.c.installation_pk))),
-    lambda view_kwargs: {"run_id": view_kwargs["runId"]},
-)
 
 
-def status_from_read(binding: Binding, read) -> dict:
-    """The status document from the row of STATUS_WITH_PERMIT, with find_run's 404 / 403 rules."""
+def _with_permit(*columns) -> permits.PermitRead:
+    """A permit route's read: the permit check and the run's binding plus `columns` in one query (an outer join,
+    so a missing run still lets the permit be judged first: 401 before 404)."""
+    return permits.PermitRead(
+        permits.check_statement(lambda check: check.add_columns(
+            RUNS.c.id.label("run_id"), RUNS.c.project_id.label("run_project_id"),
+            RUNS.c.task_id.label("run_task_id"), *columns,
+        ).outerjoin(RUNS, and_(RUNS.c.id == bindparam("run_id"),
+                               RUNS.c.installation_pk == permits.PERMITS.c.installation_pk))),
+        lambda view_kwargs: {"run_id": view_kwargs["runId"]},
+    )
+
+
+# GET /v1/tasks/{runId}, …/output and …/logs: each one query, built once.
+STATUS_WITH_PERMIT = _with_permit(RUNS.c.status.label("run_status"), RUNS.c.updated_at.label("run_updated_at"),
+                                  RUNS.c.error.label("run_error"), RUNS.c.result_zip_key.label("run_result_zip_key"))
+OUTPUT_WITH_PERMIT = _with_permit(RUNS.c.status.label("run_status"), RUNS.c.output_key.label("run_output_key"))
+RUN_WITH_PERMIT = _with_permit()
+
+
+def run_id_from_read(binding: Binding, read) -> str:
+    """find_run's 404 / 403 rules on the row of a _with_permit read; answers the run id."""
     if read.run_id is None:
         raise NotFound("No such run.", code="run_not_found")
     if read.run_project_id != binding.project_id or read.run_task_id != binding.task_id:
         raise Forbidden("This run belongs to another task than the permit's.", code="permit_binding_mismatch")
+    return read.run_id
+
+
+def status_from_read(binding: Binding, read) -> dict:
+    """The status document from the row of STATUS_WITH_PERMIT."""
+    run_id_from_read(binding, read)
     return _status(read.run_status, read.run_updated_at, read.run_error, read.run_result_zip_key)
+
+
+def output_from_read(binding: Binding, read) -> str:
+    """The output text from the row of OUTPUT_WITH_PERMIT."""
+    run_id_from_read(binding, read)
+    return _output(read.run_status, read.run_output_key)
 
 
 def require_accepting_uploads(run_id: str, name: str) -> None:
     """Inputs may be (re)placed only while the run waits for its start, and only under a name it declared."""
-    run = db.session.get(Run, run_id)
+    with readonly.connection() as connection:
+        run = connection.execute(select(RUNS.c.files, RUNS.c.status).where(RUNS.c.id == run_id)).first()
     if run is None or name not in run.files:
         raise NotFound("No such upload target.", code="object_not_found")
     if run.status != INITIALIZED:
@@ -102,13 +130,14 @@ def start_run(binding: Binding, run_id: str, model_id: str | None, user_prompt: 
 
     If Redis is down the enqueue raises 503 and the guard rolls the debit and the status change back.
     """
-    run = find_run(binding, run_id)
+    run, model = find_run(binding, run_id)
     if run.status != INITIALIZED:
         raise Conflict(f"This run was already started (status {run.status}).", code="run_already_started")
     if model_id is not None and model_id != run.model_id:
         raise Invalid(f"This run was initialized for model {run.model_id!r}.",
                       errors={"model": [f"Must be {run.model_id!r}, the model given to init."]})
-    model = catalog.get_model(run.model_id)
+    if model is None or not model.enabled:
+        model = catalog.get_model(run.model_id)  # raises: the model left the catalog since init
     sizes = input_sizes(run)
     missing = [name for name, size in sizes.items() if size is None]
     if missing:
@@ -152,11 +181,11 @@ def _status(status: str, updated_at, error: str | None, result_zip_key: str | No
     return document
 
 
-def output_text(run: Run) -> str:
-    if run.status != SUCCEEDED or not run.output_key:
-        raise Conflict(f"The output exists once the run has succeeded (status {run.status}).",
-                       code="run_not_succeeded", runStatus=run.status)
-    return storage.get().read(run.output_key).decode("utf-8", errors="replace")
+def _output(status: str, output_key: str | None) -> str:
+    if status != SUCCEEDED or not output_key:
+        raise Conflict(f"The output exists once the run has succeeded (status {status}).",
+                       code="run_not_succeeded", runStatus=status)
+    return storage.get().read(output_key).decode("utf-8", errors="replace")
 
 
 log_text = state.log_text  # the one formatter of run logs lives with the run's state

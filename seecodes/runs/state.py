@@ -89,9 +89,10 @@ def commit_progress() -> None:
     db.session.commit()
 
 
-def log_text(run_id: str) -> str:
-    """The run's log as text, one `<ISO-8601 UTC with microseconds> <line>` per line (GET …/logs, result.zip)."""
-    rows = db.session.execute(
+def log_text(run_id: str, connection=None) -> str:
+    """The run's log as text, one `<ISO-8601 UTC with microseconds> <line>` per line (GET …/logs, result.zip);
+    read through `connection` when given (a read-only route's), else the session."""
+    rows = (connection if connection is not None else db.session).execute(
         select(LOG_LINES.c.logged_at, LOG_LINES.c.line).where(LOG_LINES.c.run_id == run_id).order_by(LOG_LINES.c.id)
     ).all()
     return "".join(f"{clock.iso(row.logged_at, micro=True)} {row.line}\n" for row in rows)

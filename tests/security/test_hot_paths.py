@@ -61,12 +61,24 @@ def _reactivate(tenant):
 
 # --- GET /v1/tasks/{runId}: one SELECT, no commit -------------------------------------------------------
 
-def test_run_status_is_one_select_and_no_commit(app, client, permit, run_id):
+@pytest.mark.parametrize("suffix, status, selects", [("", 200, 1), ("/output", 409, 1), ("/logs", 200, 2)])
+def test_run_reads_are_selects_without_a_commit(app, client, permit, run_id, suffix, status, selects):
+    """Status and output: the permit check and the run in one SELECT; logs: then the log lines."""
     with sql_log(app) as seen:
-        response = client.get(f"/v1/tasks/{run_id}", headers=bearer(permit))
-    assert response.status_code == 200
-    assert len(seen["statements"]) == 1 and seen["statements"][0].lstrip().upper().startswith("SELECT")
+        response = client.get(f"/v1/tasks/{run_id}{suffix}", headers=bearer(permit))
+    assert response.status_code == status
+    assert len(seen["statements"]) == selects
+    assert all(statement.lstrip().upper().startswith("SELECT") for statement in seen["statements"])
     assert seen["commits"] == 0
+
+
+def test_an_upload_checks_its_run_with_one_select_and_no_commit(app, client, permit):
+    init = client.post("/v1/tasks/init", json={"model": "strict light"}, headers=bearer(permit)).get_json()
+    url = init["uploads"]["list.md"]
+    with sql_log(app) as seen:
+        response = client.put(url[url.index("/storage/"):], data=b"# list\n")
+    assert response.status_code == 200
+    assert len(seen["statements"]) == 1 and seen["commits"] == 0
 
 
 def test_run_status_answer_is_what_its_schema_documents(client, permit, run_id):
@@ -88,13 +100,15 @@ def test_run_status_still_refuses_a_revoked_permit_before_looking_at_the_run(app
                     "permit_revoked")
 
 
-def test_run_status_of_an_unknown_run_is_404_and_of_another_task_403(client, jira, permit, run_id):
-    assert_envelope(client.get("/v1/tasks/run_000000000000000000000000", headers=bearer(permit)), 404,
+@pytest.mark.parametrize("suffix", ["", "/output", "/logs"])
+def test_run_reads_of_an_unknown_run_are_404_and_of_another_task_403(client, jira, permit, run_id, suffix):
+    assert_envelope(client.get(f"/v1/tasks/run_000000000000000000000000{suffix}", headers=bearer(permit)), 404,
                     "run_not_found")
     # A malformed id matches no route (the runId converter): a plain 404 in the envelope.
-    assert_envelope(client.get("/v1/tasks/not-a-run-id", headers=bearer(permit)), 404, "not_found")
+    assert_envelope(client.get(f"/v1/tasks/not-a-run-id{suffix}", headers=bearer(permit)), 404, "not_found")
     other_task = jira.permit("AUTH", "AUTH-129")
-    assert_envelope(client.get(f"/v1/tasks/{run_id}", headers=bearer(other_task)), 403, "permit_binding_mismatch")
+    assert_envelope(client.get(f"/v1/tasks/{run_id}{suffix}", headers=bearer(other_task)), 403,
+                    "permit_binding_mismatch")
 
 
 def test_run_status_of_an_inactive_installation_is_refused(client, permit, run_id, tenant, in_app):

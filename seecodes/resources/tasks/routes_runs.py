@@ -2,6 +2,7 @@
 from flask import Response, jsonify
 from flask.views import MethodView
 
+from ... import readonly
 from ...auth.guards import task_permit
 from ...extensions import ErrorSchema
 from ...runs import service as runs
@@ -70,31 +71,32 @@ class RunStatus(MethodView):
 
 @blp.route("/v1/tasks/<run_id:runId>/output")
 class RunOutput(MethodView):
-    @task_permit
+    @task_permit(reads=runs.OUTPUT_WITH_PERMIT)
     @blp.response(200, {"type": "string"}, content_type="text/plain",
                   description="The output artifact (usually Markdown)",
                   example="# Offline report\n")
     @_error(404, "No such run in the permit's tenant")
     @_error(409, "`run_not_succeeded`: the output exists once the run has succeeded")
-    def get(self, runId, permit):
+    def get(self, runId, permit, read):
         """Read task output
 
         The final text artifact of a succeeded run, as text/plain.
         """
-        return _text(runs.output_text(runs.find_run(permit, runId)))
+        return _text(runs.output_from_read(permit, read))
 
 
 @blp.route("/v1/tasks/<run_id:runId>/logs")
 class RunLogs(MethodView):
-    @task_permit
+    @task_permit(reads=runs.RUN_WITH_PERMIT)
     @blp.response(200, {"type": "string"}, content_type="text/plain",
                   description="One line per event: ISO-8601 UTC time, then text",
                   example="2026-04-04T12:34:56.000000Z queued: ...\n")
     @_error(404, "No such run in the permit's tenant")
-    def get(self, runId, permit):
+    def get(self, runId, permit, read):
         """Read task logs
 
         The execution log so far (readable while the run is still going), as text/plain.
         """
-        run = runs.find_run(permit, runId)
-        return _text(runs.log_text(run.id))
+        run_id = runs.run_id_from_read(permit, read)
+        with readonly.connection() as connection:
+            return _text(runs.log_text(run_id, connection))
