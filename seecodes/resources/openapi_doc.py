@@ -170,8 +170,9 @@ PARAMETERS = {
                        "description": "The chain's current single-use request key.",
                        "schema": {"type": "string", "maxLength": 256}, "example": "sc_jira_req_…"},
     "JiraRequestKeyOptional": {"name": REQUEST_KEY_HEADER, "in": "header", "required": False,
-                               "description": "Only when the Jira app calls with a Forge token: the chain's "
-                                              "current request key (it selects the Forge path).",
+                               "description": "Only with a Forge token as the bearer (the Jira app): the "
+                                              "chain's current request key. With a task permit as the bearer "
+                                              "this header is ignored and never consumed.",
                                "schema": {"type": "string", "maxLength": 256}, "example": "sc_jira_req_…"},
 }
 
