@@ -22,7 +22,8 @@ class Schema(ma.Schema):
 class ErrorSchema(Schema):
     """The one error envelope; some codes add the optional fields below (each operation lists which)."""
 
-    ok = ma.fields.Boolean(required=True, metadata={"description": "Always false", "example": False})
+    ok = ma.fields.Boolean(required=True, metadata={"description": "Always false", "enum": [False],
+                                                    "example": False})
     error = ma.fields.String(required=True, metadata={"description": "Stable machine-readable code",
                                                       "example": "request_key_replayed"})
     detail = ma.fields.String(required=True, metadata={"description": "Human-readable explanation"})

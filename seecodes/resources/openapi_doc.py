@@ -2,6 +2,7 @@
 from copy import deepcopy
 
 from . import openapi_examples as ex
+from .tasks.schemas_runs import RUN_STATUSES
 
 ERROR_REF = {"$ref": "#/components/schemas/Error"}
 RUN_ID_PATTERN = r"^run_[0-9a-f]{24}$"
@@ -215,6 +216,7 @@ SCHEMA_PATCHES = {
     ("IndexUpsertBody", "deletePaths"): {"items": _PATH_RULES, "maxItems": 5000},
     ("IndexUpsertBody", "entries"): {"maxProperties": 5000, "propertyNames": _PATH_RULES},
     ("IndexQueryBody", "items"): {"maxItems": 5000},
+    ("Error", "runStatus"): {"enum": RUN_STATUSES},
     ("Weights", "changedFile"): {"type": "number"},
     ("Weights", "architectureBonus"): {"type": "number"},
     ("Weights", "logicBonus"): {"type": "number"},

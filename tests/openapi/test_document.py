@@ -193,3 +193,19 @@ def test_request_fields_with_defaults_stay_optional_in_generated_types(document)
     assert with_default == []
     assert "Default: 1." in document["components"]["schemas"]["VscodeLinkBody"]["properties"]["expirationDays"][
         "description"]
+
+
+def test_the_init_answer_always_says_how_to_upload(document):
+    init = document["components"]["schemas"]["InitAnswer"]
+    assert "uploadMethod" in init["required"] and init["properties"]["uploadMethod"]["enum"] == ["PUT", "POST"]
+    assert "uploadForms" not in init["required"]  # S3 only
+
+
+def test_statuses_are_enums_of_what_the_server_answers(document):
+    schemas = document["components"]["schemas"]
+    run_statuses = ["initialized", "queued", "in_process", "processing_remote", "succeeded", "failed"]
+    assert schemas["RunStatus"]["properties"]["status"]["enum"] == run_statuses
+    assert schemas["StartAnswer"]["properties"]["status"]["enum"] == ["queued"]
+    assert schemas["Instance"]["properties"]["status"]["enum"] == ["active"]  # an inactive one gets 403
+    assert schemas["Error"]["properties"]["runStatus"]["enum"] == run_statuses
+    assert schemas["Error"]["properties"]["ok"]["enum"] == [False]
