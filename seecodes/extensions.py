@@ -19,7 +19,7 @@ class Schema(ma.Schema):
         unknown = ma.EXCLUDE
 
 
-class ErrorSchema(Schema):
+class ErrorEnvelopeSchema(Schema):
     """The one error envelope; some codes add the optional fields below (each operation lists which)."""
 
     ok = ma.fields.Boolean(required=True, metadata={"description": "Always false", "enum": [False],
@@ -41,7 +41,7 @@ class ErrorSchema(Schema):
 
 
 class Api(_Api):
-    ERROR_SCHEMA = ErrorSchema
+    ERROR_SCHEMA = ErrorEnvelopeSchema
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

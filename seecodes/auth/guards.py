@@ -39,7 +39,8 @@ class JiraCaller:
 
 
 def _error_doc(description: str) -> dict:
-    return {"description": description, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+    return {"description": description,
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorEnvelope"}}}}
 
 
 def _document(wrapper, security: list, responses: dict):

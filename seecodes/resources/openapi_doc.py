@@ -4,7 +4,7 @@ from copy import deepcopy
 from . import openapi_examples as ex
 from .tasks.schemas_runs import RUN_STATUSES
 
-ERROR_REF = {"$ref": "#/components/schemas/Error"}
+ERROR_REF = {"$ref": "#/components/schemas/ErrorEnvelope"}
 RUN_ID_PATTERN = r"^run_[0-9a-f]{24}$"
 REQUEST_KEY_HEADER = "X-SeeCodes-Jira-Request-Key"
 NEXT_KEY_HEADER = "X-SeeCodes-Next-Request-Key"
@@ -216,7 +216,7 @@ SCHEMA_PATCHES = {
     ("IndexUpsertBody", "deletePaths"): {"items": _PATH_RULES, "maxItems": 5000},
     ("IndexUpsertBody", "entries"): {"maxProperties": 5000, "propertyNames": _PATH_RULES},
     ("IndexQueryBody", "items"): {"maxItems": 5000},
-    ("Error", "runStatus"): {"enum": RUN_STATUSES},
+    ("ErrorEnvelope", "runStatus"): {"enum": RUN_STATUSES},
     ("Weights", "changedFile"): {"type": "number"},
     ("Weights", "architectureBonus"): {"type": "number"},
     ("Weights", "logicBonus"): {"type": "number"},
