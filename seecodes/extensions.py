@@ -19,10 +19,11 @@ class Schema(ma.Schema):
         unknown = ma.EXCLUDE
 
 
-class ErrorSchema(Schema):
+class ErrorEnvelopeSchema(Schema):
     """The one error envelope; some codes add the optional fields below (each operation lists which)."""
 
-    ok = ma.fields.Boolean(required=True, metadata={"description": "Always false", "example": False})
+    ok = ma.fields.Boolean(required=True, metadata={"description": "Always false", "enum": [False],
+                                                    "example": False})
     error = ma.fields.String(required=True, metadata={"description": "Stable machine-readable code",
                                                       "example": "request_key_replayed"})
     detail = ma.fields.String(required=True, metadata={"description": "Human-readable explanation"})
@@ -40,7 +41,7 @@ class ErrorSchema(Schema):
 
 
 class Api(_Api):
-    ERROR_SCHEMA = ErrorSchema
+    ERROR_SCHEMA = ErrorEnvelopeSchema
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

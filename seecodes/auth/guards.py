@@ -39,7 +39,8 @@ class JiraCaller:
 
 
 def _error_doc(description: str) -> dict:
-    return {"description": description, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+    return {"description": description,
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorEnvelope"}}}}
 
 
 def _document(wrapper, security: list, responses: dict):
@@ -191,11 +192,17 @@ def task_permit(view=None, *, reads: permits.PermitRead | None = None):
 
 
 def permit_or_forge_request_key(view):
-    """Either credential: the request-key header selects the Jira path. Injects ``permit`` and ``caller``."""
+    """Either credential. Injects ``permit`` and ``caller``.
+
+    The bearer decides: a task permit (by its format) takes the permit path and leaves any request-key header
+    alone (never consumed), because a generated client may send every credential of the security list at once
+    (hey-api does). Any other bearer with a request key takes the Jira path; without one, the permit path,
+    which refuses it.
+    """
 
     @wraps(view)
     def wrapper(*args, **kwargs):
-        if REQUEST_KEY_HEADER in request.headers:
+        if REQUEST_KEY_HEADER in request.headers and not permits.looks_like_permit(_bearer()):
             return _with_request_key(view, args, kwargs, permit=None)
         binding = permits.verify(_bearer())
         return _transactional(view, *args, permit=binding, caller=None, **kwargs)

@@ -4,6 +4,7 @@ The token carries the permit id and its binding; the row is the binding's source
 whether it was revoked, the installation whether it is still active. Verification checks all of it with
 one query, to which a route may add what it reads itself (one round trip for credential and data).
 """
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -72,6 +73,18 @@ def mint(installation: Installation, project_id: str, task_id: str, user_account
         {"pid": permit_id, "ins": installation.installation_id, "p": project_id, "t": task_id, "u": user_account_id}
     )
     return IssuedPermit(token, permit_id, expires_at)
+
+
+# What mint() makes: itsdangerous's URL-safe timed token, "[.]payload.timestamp.signature" in base64url ('.' first
+# when the payload is zlib-compressed), with a timestamp of at most 8 bytes and an HMAC-SHA1 signature (20 bytes,
+# 27 characters). A Forge token (a JWS: JSON header, JSON claims, a 342-character RS256 signature) never has it.
+PERMIT_FORMAT = re.compile(r"\.?[A-Za-z0-9_-]+\.[A-Za-z0-9_-]{1,11}\.[A-Za-z0-9_-]{27}")
+
+
+def looks_like_permit(token: str) -> bool:
+    """Whether a bearer has the permit's format: it says which credential a caller meant, not that it is valid
+    (verify() still decides that)."""
+    return PERMIT_FORMAT.fullmatch(token) is not None
 
 
 def decode(token: str) -> dict:

@@ -2,8 +2,9 @@
 from copy import deepcopy
 
 from . import openapi_examples as ex
+from .tasks.schemas_runs import RUN_STATUSES
 
-ERROR_REF = {"$ref": "#/components/schemas/Error"}
+ERROR_REF = {"$ref": "#/components/schemas/ErrorEnvelope"}
 RUN_ID_PATTERN = r"^run_[0-9a-f]{24}$"
 REQUEST_KEY_HEADER = "X-SeeCodes-Jira-Request-Key"
 NEXT_KEY_HEADER = "X-SeeCodes-Next-Request-Key"
@@ -170,8 +171,9 @@ PARAMETERS = {
                        "description": "The chain's current single-use request key.",
                        "schema": {"type": "string", "maxLength": 256}, "example": "sc_jira_req_…"},
     "JiraRequestKeyOptional": {"name": REQUEST_KEY_HEADER, "in": "header", "required": False,
-                               "description": "Only when the Jira app calls with a Forge token: the chain's "
-                                              "current request key (it selects the Forge path).",
+                               "description": "Only with a Forge token as the bearer (the Jira app): the "
+                                              "chain's current request key. With a task permit as the bearer "
+                                              "this header is ignored and never consumed.",
                                "schema": {"type": "string", "maxLength": 256}, "example": "sc_jira_req_…"},
 }
 
@@ -214,6 +216,7 @@ SCHEMA_PATCHES = {
     ("IndexUpsertBody", "deletePaths"): {"items": _PATH_RULES, "maxItems": 5000},
     ("IndexUpsertBody", "entries"): {"maxProperties": 5000, "propertyNames": _PATH_RULES},
     ("IndexQueryBody", "items"): {"maxItems": 5000},
+    ("ErrorEnvelope", "runStatus"): {"enum": RUN_STATUSES},
     ("Weights", "changedFile"): {"type": "number"},
     ("Weights", "architectureBonus"): {"type": "number"},
     ("Weights", "logicBonus"): {"type": "number"},

@@ -3,7 +3,7 @@ import re
 
 import pytest
 
-from ..helpers import assert_envelope, bearer
+from ..helpers import NEXT_KEY, REQUEST_KEY, assert_envelope, bearer
 from ..contract_examples import PROGRESS_EXAMPLE
 
 URL = "/v1/tasks/AUTH-128/progress"
@@ -70,3 +70,40 @@ def test_other_installation_never_sees_progress(client, auth, other_jira):
 ])
 def test_out_of_bounds_document_is_refused(client, auth, body):
     assert assert_envelope(client.post(URL, json=body, headers=auth), 422, "validation_failed")["errors"]
+
+
+# --- Reading with either credential: the bearer decides the path, not the request-key header ---
+
+def test_a_permit_with_a_stray_request_key_header_reads_on_the_permit_path(client, auth):
+    # What a generated client sends when it applies every entry of the security list (hey-api): the permit
+    # as the bearer and again as the request key.
+    headers = {**auth, REQUEST_KEY: auth["Authorization"].removeprefix("Bearer ")}
+    response = client.get(URL, query_string={"projectId": "AUTH"}, headers=headers)
+    assert response.status_code == 200, response.get_json()
+    assert response.get_json() == {"ok": True, "progress": None}
+    assert NEXT_KEY not in response.headers
+
+
+def test_the_permit_path_leaves_a_request_key_unconsumed(client, auth, jira):
+    key = jira.bootstrap()
+    response = client.get(URL, query_string={"projectId": "AUTH"}, headers={**auth, REQUEST_KEY: key})
+    assert response.status_code == 200, response.get_json()
+    assert NEXT_KEY not in response.headers
+    assert jira.get("/v1/instances/me").status_code == 200  # the key is still the chain's current one
+
+
+def test_a_permit_with_a_request_key_still_enforces_the_permit_binding(client, auth, jira):
+    headers = {**auth, REQUEST_KEY: jira.bootstrap()}
+    response = client.get("/v1/tasks/AUTH-129/progress", query_string={"projectId": "AUTH"}, headers=headers)
+    assert_envelope(response, 403, "permit_binding_mismatch")
+
+
+def test_a_forge_token_without_a_request_key_is_refused(client, jira):
+    assert_envelope(client.get(URL, query_string={"projectId": "AUTH"}, headers=jira.auth()), 401, "permit_invalid")
+
+
+def test_a_forge_token_with_a_spent_request_key_is_refused(client, jira):
+    spent = jira.bootstrap()
+    assert jira.get(URL, query_string={"projectId": "AUTH"}).status_code == 200
+    response = client.get(URL, query_string={"projectId": "AUTH"}, headers={**jira.auth(), REQUEST_KEY: spent})
+    assert_envelope(response, 401, "request_key_replayed")

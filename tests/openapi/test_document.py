@@ -106,9 +106,16 @@ def test_start_run_documents_its_errors_and_their_extra_fields(document, operati
     assert set(responses["409"]["x-error-codes"]) == {"uploads_incomplete", "run_already_started"}
     assert "missingFiles" in responses["409"]["description"]
     assert "requiredCredits" in responses["402"]["description"]
-    fields = document["components"]["schemas"]["Error"]["properties"]
+    fields = document["components"]["schemas"]["ErrorEnvelope"]["properties"]
     assert {"missingFiles", "requiredCredits", "availableCredits", "runStatus", "maxContext", "requestId"} <= set(fields)
-    assert set(document["components"]["schemas"]["Error"]["required"]) == {"ok", "error", "detail"}
+    assert set(document["components"]["schemas"]["ErrorEnvelope"]["required"]) == {"ok", "error", "detail"}
+
+
+def test_no_schema_shadows_a_global_of_the_client_languages(document):
+    # A schema named Error becomes `export type Error` in TypeScript, hiding the global Error class.
+    assert not {"Error", "Object", "Function", "String", "Number", "Boolean", "Array", "Date", "Response",
+                "Request", "Headers", "Blob", "File", "Promise", "Record"} & set(document["components"]["schemas"])
+    assert "ErrorEnvelope" in document["components"]["schemas"]
 
 
 def test_no_default_responses_hide_the_real_statuses(operations):
@@ -193,3 +200,19 @@ def test_request_fields_with_defaults_stay_optional_in_generated_types(document)
     assert with_default == []
     assert "Default: 1." in document["components"]["schemas"]["VscodeLinkBody"]["properties"]["expirationDays"][
         "description"]
+
+
+def test_the_init_answer_always_says_how_to_upload(document):
+    init = document["components"]["schemas"]["InitAnswer"]
+    assert "uploadMethod" in init["required"] and init["properties"]["uploadMethod"]["enum"] == ["PUT", "POST"]
+    assert "uploadForms" not in init["required"]  # S3 only
+
+
+def test_statuses_are_enums_of_what_the_server_answers(document):
+    schemas = document["components"]["schemas"]
+    run_statuses = ["initialized", "queued", "in_process", "processing_remote", "succeeded", "failed"]
+    assert schemas["RunStatus"]["properties"]["status"]["enum"] == run_statuses
+    assert schemas["StartAnswer"]["properties"]["status"]["enum"] == ["queued"]
+    assert schemas["Instance"]["properties"]["status"]["enum"] == ["active"]  # an inactive one gets 403
+    assert schemas["ErrorEnvelope"]["properties"]["runStatus"]["enum"] == run_statuses
+    assert schemas["ErrorEnvelope"]["properties"]["ok"]["enum"] == [False]

@@ -111,7 +111,7 @@ def test_every_documented_error_is_the_envelope(document):
         for code, response in operation["responses"].items():
             if code.startswith(("4", "5")):
                 schema = _resolve(document, response).get("content", {}).get("application/json", {}).get("schema")
-                if schema != {"$ref": "#/components/schemas/Error"}:
+                if schema != {"$ref": "#/components/schemas/ErrorEnvelope"}:
                     wrong.append((method, path, code))
     assert wrong == []
 

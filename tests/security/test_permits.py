@@ -178,6 +178,17 @@ def test_every_permit_route_refuses_a_malformed_permit(client, routes, run_id, g
     assert _refused_everywhere(client, routes, garbage, run_id) == []
 
 
+def test_a_permit_is_told_from_a_forge_token_by_its_format(app, jira, signer, tenant):
+    with app.test_request_context():
+        uncompressed = permits._serializer().dumps({"pid": "pmt_1"})  # too short for itsdangerous to compress
+    minted = jira.permit(*OWN_PAIR)
+    forge = signer.token(tenant["installation_id"], tenant["cloud_id"], tenant["principal"])
+    assert not uncompressed.startswith(".")
+    assert permits.looks_like_permit(minted) and permits.looks_like_permit(uncompressed)
+    assert not permits.looks_like_permit(forge)
+    assert not any(permits.looks_like_permit(garbage) for garbage in ("garbage", "a.b.c", "..", "e30.e30.e30"))
+
+
 def _with_payload(permit: str, **changes) -> str:
     """The permit's signature over a changed payload."""
     payload, timestamp, signature = permit.rsplit(".", 2)

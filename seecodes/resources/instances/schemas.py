@@ -14,7 +14,9 @@ class InstanceSchema(Schema):
     cloudId = ma.fields.String(required=True, metadata={"description": "Tenant key: the installation ARI"})
     installationId = ma.fields.String(required=True)
     siteCloudId = ma.fields.String(allow_none=True, metadata={"description": "The Jira site's own cloud id"})
-    status = ma.fields.String(required=True)
+    status = ma.fields.String(required=True, metadata={
+        "description": "Always `active`: a call for an installation that is not active is refused (403 "
+                       "installation_inactive)", "enum": ["active"]})
     credits = ma.fields.Integer(required=True)
     apiKeyPrefix = ma.fields.String(required=True, metadata={"description": "Display-only identifier"})
     updatedAt = ma.fields.Integer(required=True, metadata={"description": "Epoch seconds"})

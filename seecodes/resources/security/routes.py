@@ -5,7 +5,7 @@ from flask.views import MethodView
 from ... import clock
 from ...auth.cache_control import no_store
 from ...auth.guards import acting_user, forge_bearer, forge_request_key, rate_limited
-from ...extensions import ErrorSchema
+from ...extensions import ErrorEnvelopeSchema
 from ...launch_codes import launcher, service as launch_codes
 from ...permits import service as permits
 from ...ratelimit import exchange_limit
@@ -104,9 +104,10 @@ class LaunchExchange(MethodView):
     @rate_limited("launch-exchange", exchange_limit)
     @blp.arguments(LaunchExchangeBodySchema)
     @blp.response(200, PermitSchema)
-    @blp.alt_response(401, schema=ErrorSchema, description="Unknown, malformed, expired or already used launch "
-                      "code (a reuse revokes the permit of the first exchange)")
-    @blp.alt_response(403, schema=ErrorSchema, description="projectId or taskId differs from the code's binding")
+    @blp.alt_response(401, schema=ErrorEnvelopeSchema, description="Unknown, malformed, expired or already used "
+                      "launch code (a reuse revokes the permit of the first exchange)")
+    @blp.alt_response(403, schema=ErrorEnvelopeSchema,
+                      description="projectId or taskId differs from the code's binding")
     def post(self, body):
         """Exchange a one-time launch code for the task permit
 

@@ -7,7 +7,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from ... import readiness
 from ...errors import Unavailable
-from ...extensions import ErrorSchema, db
+from ...extensions import ErrorEnvelopeSchema, db
 from . import blp
 from .schemas import HealthSchema
 
@@ -15,7 +15,7 @@ from .schemas import HealthSchema
 @blp.route("/healthz")
 class Health(MethodView):
     @blp.response(200, HealthSchema)
-    @blp.alt_response(503, schema=ErrorSchema, description="The database does not answer")
+    @blp.alt_response(503, schema=ErrorEnvelopeSchema, description="The database does not answer")
     def get(self):
         """Health check
 

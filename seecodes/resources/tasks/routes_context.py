@@ -2,7 +2,7 @@
 from flask.views import MethodView
 
 from ...auth.guards import task_permit
-from ...extensions import ErrorSchema
+from ...extensions import ErrorEnvelopeSchema
 from ...task_context import service as task_context
 from . import blp
 from .schemas_context import TaskContextSchema
@@ -12,7 +12,7 @@ from .schemas_context import TaskContextSchema
 class TaskContext(MethodView):
     @task_permit
     @blp.response(200, TaskContextSchema)
-    @blp.alt_response(404, schema=ErrorSchema,
+    @blp.alt_response(404, schema=ErrorEnvelopeSchema,
                       description='No context stored: {"ok": false, "error": "Context not found"}')
     def get(self, permit):
         """Read stored task context

@@ -2,7 +2,7 @@
 from flask.views import MethodView
 
 from ...auth.guards import task_permit
-from ...extensions import ErrorSchema
+from ...extensions import ErrorEnvelopeSchema
 from ...indexes import service as indexes
 from ...permits.service import require_binding
 from . import blp
@@ -15,7 +15,7 @@ class ProjectIndexQuery(MethodView):
     @task_permit
     @blp.arguments(IndexQueryBodySchema)
     @blp.response(200, IndexQueryAnswerSchema)
-    @blp.alt_response(413, schema=ErrorSchema,
+    @blp.alt_response(413, schema=ErrorEnvelopeSchema,
                       description="`answer_too_large`: the matched entries exceed the answer budget "
                                   "(maxAnswerChars); split items into smaller queries")
     def post(self, body, projectId, permit):
@@ -36,7 +36,7 @@ class ProjectIndexUpsert(MethodView):
     @task_permit
     @blp.arguments(IndexUpsertBodySchema)
     @blp.response(200, IndexUpsertAnswerSchema)
-    @blp.alt_response(413, schema=ErrorSchema,
+    @blp.alt_response(413, schema=ErrorEnvelopeSchema,
                       description="Body larger than the server's limit (SEECODES_MAX_BODY_BYTES)")
     def post(self, body, projectId, permit):
         """Upsert reusable project index entries

@@ -32,6 +32,9 @@ class TaskProgress(MethodView):
 
         The stored progress document, or `progress: null`. With a task permit, projectId and the path
         taskId must be the permit's (403 otherwise); the Jira app reads any task of its installation.
+        The bearer decides which credential is checked: a task permit as such (an
+        X-SeeCodes-Jira-Request-Key sent beside it is ignored and not consumed), a Forge token together
+        with the request key.
         """
         if permit is not None:
             require_binding(permit, project_id=query["projectId"], task_id=taskId)

@@ -4,7 +4,7 @@ from flask.views import MethodView
 
 from ... import readonly
 from ...auth.guards import task_permit
-from ...extensions import ErrorSchema
+from ...extensions import ErrorEnvelopeSchema
 from ...runs import service as runs
 from . import blp
 from .schemas_runs import InitAnswerSchema, InitBodySchema, RunStatusAnswerSchema, StartAnswerSchema, StartBodySchema
@@ -12,7 +12,7 @@ from .schemas_runs import InitAnswerSchema, InitBodySchema, RunStatusAnswerSchem
 
 
 def _error(status: int, description: str):
-    return blp.alt_response(status, schema=ErrorSchema, description=description)
+    return blp.alt_response(status, schema=ErrorEnvelopeSchema, description=description)
 
 
 def _text(body: str) -> Response:

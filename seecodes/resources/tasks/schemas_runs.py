@@ -4,8 +4,11 @@ from marshmallow import validate
 
 from ...extensions import Schema
 from ...runs import rules
+from ...runs.models import FAILED, IN_PROCESS, INITIALIZED, PROCESSING_REMOTE, QUEUED, SUCCEEDED
 
 MODEL_ID = validate.Length(min=1, max=128)
+# Every status a run can be in, in life-cycle order: what GET /v1/tasks/{runId} may answer.
+RUN_STATUSES = [INITIALIZED, QUEUED, IN_PROCESS, PROCESSING_REMOTE, SUCCEEDED, FAILED]
 
 
 class InitBodySchema(Schema):
@@ -40,8 +43,8 @@ class InitAnswerSchema(Schema):
     uploads = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.String(), required=True,
                              metadata={"description": "file name -> upload URL. Local storage: PUT the raw bytes "
                                                       "there. S3: POST the form of `uploadForms` there."})
-    uploadMethod = ma.fields.String(metadata={"description": "`PUT` (local storage) or `POST` (S3)",
-                                              "enum": ["PUT", "POST"]})
+    uploadMethod = ma.fields.String(required=True, metadata={"description": "`PUT` (local storage) or `POST` (S3)",
+                                                             "enum": ["PUT", "POST"]})
     uploadForms = ma.fields.Dict(
         keys=ma.fields.String(), values=ma.fields.Nested(UploadFormSchema),
         metadata={"description": "S3 only: file name -> presigned POST (multipart/form-data: every field of "
@@ -59,7 +62,8 @@ class StartBodySchema(Schema):
 class StartAnswerSchema(Schema):
     ok = ma.fields.Boolean(required=True)
     runId = ma.fields.String(required=True)
-    status = ma.fields.String(required=True, metadata={"example": "queued"})
+    status = ma.fields.String(required=True, metadata={"description": "A started run is queued", "enum": [QUEUED],
+                                                       "example": "queued"})
     estimatedInputTokens = ma.fields.Integer(required=True, metadata={"example": 12456})
     estimatedCredits = ma.fields.Integer(required=True, metadata={"example": 37})
 
@@ -67,7 +71,7 @@ class StartAnswerSchema(Schema):
 class RunStatusSchema(Schema):
     status = ma.fields.String(required=True, metadata={
         "description": "initialized (waiting for uploads and start) | queued | in_process | processing_remote | "
-                       "succeeded | failed"})
+                       "succeeded | failed", "enum": RUN_STATUSES})
     updatedAt = ma.fields.String(required=True, metadata={"example": "2026-04-04T12:34:56Z"})
     error = ma.fields.String(metadata={"description": "Why the run failed"})
     resultZipUrl = ma.fields.String(metadata={"description": "Once succeeded: presigned GET URL of output + log"})
