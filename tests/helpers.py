@@ -1,6 +1,9 @@
 """Test helpers: Forge token signing, a Jira-app session that rotates request keys, IDE launch, the error envelope
-assertion and the race helper."""
+assertion, the race helper and a loopback JSON server."""
 import threading
+import time
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from seecodes.forge import dev
 
@@ -144,3 +147,35 @@ def set_installation_status(app, installation_id: str, status: str) -> None:
     with app.app_context():
         installations.get_by_installation_id(installation_id).status = status
         db.session.commit()
+
+
+@contextmanager
+def json_server(body: bytes, path: str = "/jwks.json"):
+    """Serves `body` as JSON on a free loopback port (any path answers it). Yields (url, state):
+    ``state["delay"]`` seconds to wait before each answer, ``state["served"]`` answers sent, ``state["asked"]``
+    an event set on each request."""
+    state = {"delay": 0.0, "served": 0, "asked": threading.Event()}
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 (http.server's naming)
+            state["asked"].set()
+            time.sleep(state["delay"])
+            state["served"] += 1
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}{path}", state
+    finally:
+        server.shutdown()
+        thread.join(timeout=5)

@@ -1,7 +1,6 @@
 """Forge tokens: a capped lifetime, stable refusal texts, and a JWKS refetch that never stalls known keys."""
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import jwt
 import pytest
@@ -9,6 +8,7 @@ import pytest
 from seecodes.forge import dev, tokens
 from seecodes.forge.jwks import JWKSCache
 
+from ..helpers import json_server
 from .conftest import assert_envelope
 
 
@@ -83,30 +83,8 @@ def test_a_bad_signature_has_a_stable_text(client, signer, claims):
 @pytest.fixture
 def slow_jwks(forge_keys):
     """The JWKS over loopback HTTP; ``state["delay"]`` seconds of delay per answer, ``state["asked"]`` set on each ask."""
-    body = open(forge_keys["jwks"], "rb").read()
-    state = {"delay": 0.0, "served": 0, "asked": threading.Event()}
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self):  # noqa: N802 (http.server's naming)
-            state["asked"].set()
-            time.sleep(state["delay"])
-            state["served"] += 1
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args):
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}/jwks.json", state
-    server.shutdown()
-    thread.join(timeout=5)
+    with open(forge_keys["jwks"], "rb") as jwks, json_server(jwks.read()) as served:
+        yield served
 
 
 SLOW = 4.0

@@ -11,7 +11,7 @@ from cryptography.hazmat.primitives import serialization
 from seecodes.forge import dev, jwks
 from seecodes.forge.jwks import JWKSCache
 
-from ..helpers import assert_envelope
+from ..helpers import assert_envelope, json_server
 
 # Verifying a token reads no table that differs between deployments: one backend is enough.
 pytestmark = pytest.mark.backends("sqlite")
@@ -214,31 +214,9 @@ def test_unreadable_jwks_is_503_not_401(app, client, signer, claims, tmp_path):
 
 @pytest.fixture
 def jwks_server(forge_keys):
-    """The JWKS over HTTP on loopback, counting the fetches it serves."""
-    import threading
-    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
-    body = open(forge_keys["jwks"], "rb").read()
-    served = {"n": 0}
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self):  # noqa: N802 (http.server's naming)
-            served["n"] += 1
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args):
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}/.well-known/jwks.json", served
-    server.shutdown()
-    thread.join(timeout=5)
+    """The JWKS over HTTP on loopback, counting the fetches it serves (``state["served"]``)."""
+    with open(forge_keys["jwks"], "rb") as jwks, json_server(jwks.read(), "/.well-known/jwks.json") as served:
+        yield served
 
 
 def test_jwks_over_http_is_fetched_once_and_cached(app, client, signer, claims, jwks_server):
@@ -246,7 +224,7 @@ def test_jwks_over_http_is_fetched_once_and_cached(app, client, signer, claims, 
     app.config["FORGE_JWKS_URL"] = url
     for _ in range(3):
         assert _bootstrap(client, signer.sign(claims)).status_code == 200
-    assert served["n"] == 1
+    assert served["served"] == 1
 
 
 def test_an_unreachable_jwks_url_is_503(app, client, signer, claims):
