@@ -2,6 +2,7 @@
 import os
 
 from flask import Flask
+from flask.sessions import SessionInterface
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import config as config_module
@@ -14,6 +15,7 @@ API_VERSION = "1.0.0"
 
 def create_app(overrides: dict | None = None) -> Flask:
     app = Flask(__name__, instance_path=os.environ.get("SEECODES_INSTANCE_PATH") or _default_instance_path())
+    app.session_interface = NoCookieSessions()
     app.config.update(config_module.from_environ(app.instance_path))
     app.config.update(_openapi_config())
     app.config.update(overrides or {})
@@ -29,6 +31,18 @@ def create_app(overrides: dict | None = None) -> Flask:
     register_cli(app)
     register_scheduler(app)
     return app
+
+
+class NoCookieSessions(SessionInterface):
+    """Every credential is a bearer or a header: no request reads a cookie session (with SECRET_KEY set, Flask's
+    default would build a signing serializer and parse the cookie on every request), and writing to
+    `flask.session` fails loudly (NullSession)."""
+
+    def open_session(self, app, request):
+        return self.make_null_session(app)
+
+    def save_session(self, app, session, response):
+        pass
 
 
 def _default_instance_path() -> str:
