@@ -33,3 +33,20 @@ def test_the_api_opens_no_cookie_session(app, client):
         app.preprocess_request()
         assert isinstance(flask.session._get_current_object(), NullSession)
     assert "Set-Cookie" not in client.get("/healthz").headers
+
+
+def test_no_view_or_hook_is_a_coroutine_function(app):
+    """The app calls views and hooks without Flask's per-call coroutine check (seecodes.App.ensure_sync):
+    that is only right while none of them is async."""
+    import inspect
+
+    functions = list(app.view_functions.values()) + list(app.teardown_appcontext_funcs)
+    for view in app.view_functions.values():  # MethodView classes: their get/post/... methods
+        view_class = getattr(view, "view_class", None)
+        functions += [getattr(view_class, m.lower()) for m in getattr(view_class, "methods", None) or ()]
+    for registry in (app.before_request_funcs, app.after_request_funcs, app.teardown_request_funcs):
+        functions += [function for chain in registry.values() for function in chain]
+    for handlers in app.error_handler_spec.values():
+        functions += [f for by_class in handlers.values() for f in by_class.values()]
+    assert functions and not [f for f in functions if inspect.iscoroutinefunction(inspect.unwrap(f))]
+    assert type(app).ensure_sync is not type(app).__mro__[1].ensure_sync
