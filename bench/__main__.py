@@ -26,6 +26,9 @@ def main(argv=None) -> int:
                 print(f"     {figure['connections']} connections; latency p50/p99 candidate "
                       f"{lat['candidate']['p50']:.1f}/{lat['candidate']['p99']:.1f} ms, baseline "
                       f"{lat['baseline']['p50']:.1f}/{lat['baseline']['p99']:.1f} ms", flush=True)
+            if "round_ratios" in figure:
+                print(f"     ratio per round: {', '.join(f'{r:.2f}' for r in figure['round_ratios'])}"
+                      + (" (the median of these is the ratio)" if "latency_ms" in figure else ""), flush=True)
     if args.json:
         with open(args.json, "w") as handle:
             json.dump(results, handle, indent=2)
