@@ -46,6 +46,8 @@ def create_worker_database():
                 connection.execute(text(f'CREATE DATABASE "{name}"'))
     finally:
         engine.dispose()
+
+
 S3_BUCKET = "seecodes-test-runs"
 AWS_ENV = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1"}
 FAKE_KEY_ENV, FAKE_KEY = "SEECODES_TEST_FAKE_KEY", "sk-test-secret-do-not-log"
