@@ -18,6 +18,7 @@ STALE, INTERVAL, HEARTBEAT = 3, 1, 1
 MARGIN = 3  # process start-up jitter on a loaded machine; docs/runs.md gives the measured figure
 FAST = {"SEECODES_RUN_STALE_SECONDS": STALE, "SEECODES_REAP_INTERVAL_SECONDS": INTERVAL,
         "SEECODES_RUN_HEARTBEAT_SECONDS": HEARTBEAT, "SEECODES_WORKER_HEARTBEAT_SECONDS": HEARTBEAT}
+FAST_ENV = {name: str(value) for name, value in FAST.items()}  # as a worker process's environment
 
 
 @pytest.fixture
@@ -37,8 +38,7 @@ def use_queue(app, name):
 def doomed_run(app, runs, model, moto_url, tmp_path, queue):
     """A run in processing_remote whose worker (supervisor, RQ worker, work horse) was then SIGKILLed."""
     use_queue(app, queue)
-    doomed = WorkerProcess(tmp_path, moto_url, SEECODES_RUN_QUEUE=queue,
-                           **{name: str(value) for name, value in FAST.items()})
+    doomed = WorkerProcess(tmp_path, moto_url, SEECODES_RUN_QUEUE=queue, **FAST_ENV)
     try:
         run_id = runs.started(model=model)
         assert runs.wait(run_id, until=("processing_remote",))["status"] == "processing_remote", doomed.output()
@@ -55,34 +55,32 @@ def failed_within(runs, run_id, killed_at, limit):
     return status, elapsed
 
 
+def assert_reaped_by(reaper, app, runs, funded, hanging, credits_of, moto_url, tmp_path, queue):
+    """With `reaper` (a process that reaps) alive, the run of a worker killed mid-run is failed and refunded
+    within the stale age plus one reap interval (plus start-up margin)."""
+    try:
+        run_id, killed_at = doomed_run(app, runs, hanging, moto_url, tmp_path, queue)
+        status, elapsed = failed_within(runs, run_id, killed_at, STALE + INTERVAL + MARGIN)
+    finally:
+        reaper.stop()
+    assert status["status"] == "failed" and "stopped responding" in status["error"], reaper.output()
+    assert elapsed <= STALE + INTERVAL + MARGIN
+    assert credits_of(funded) == 1000
+
+
 @pytest.mark.slow
 def test_the_api_alone_fails_and_refunds_a_run_whose_worker_died(app, runs, funded, hanging, credits_of, moto_url,
                                                                   tmp_path):
     api = Gunicorn(tmp_path, production_env(tmp_path, moto_url, REDIS_URL, WEB_CONCURRENCY=2, **FAST))
-    try:
-        run_id, killed_at = doomed_run(app, runs, hanging, moto_url, tmp_path, "runs-no-worker")
-        status, elapsed = failed_within(runs, run_id, killed_at, STALE + INTERVAL + MARGIN)
-    finally:
-        api.stop()
-    assert status["status"] == "failed" and "stopped responding" in status["error"], api.output()
-    assert elapsed <= STALE + INTERVAL + MARGIN
-    assert credits_of(funded) == 1000
+    assert_reaped_by(api, app, runs, funded, hanging, credits_of, moto_url, tmp_path, "runs-no-worker")
 
 
 @pytest.mark.slow
 def test_a_live_worker_fails_and_refunds_the_run_of_a_dead_one(app, runs, funded, hanging, credits_of, moto_url,
                                                                tmp_path):
     (tmp_path / "survivor").mkdir()
-    survivor = WorkerProcess(tmp_path / "survivor", moto_url, SEECODES_RUN_QUEUE="runs-survivor",
-                             **{name: str(value) for name, value in FAST.items()})
-    try:
-        run_id, killed_at = doomed_run(app, runs, hanging, moto_url, tmp_path, "runs-dead-worker")
-        status, elapsed = failed_within(runs, run_id, killed_at, STALE + INTERVAL + MARGIN)
-    finally:
-        survivor.stop()
-    assert status["status"] == "failed" and "stopped responding" in status["error"], survivor.output()
-    assert elapsed <= STALE + INTERVAL + MARGIN
-    assert credits_of(funded) == 1000
+    survivor = WorkerProcess(tmp_path / "survivor", moto_url, SEECODES_RUN_QUEUE="runs-survivor", **FAST_ENV)
+    assert_reaped_by(survivor, app, runs, funded, hanging, credits_of, moto_url, tmp_path, "runs-dead-worker")
 
 
 @pytest.mark.slow
