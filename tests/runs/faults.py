@@ -19,6 +19,27 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def use_queue(app, name):
+    """Send this test's runs to a queue of its own (one that no session-wide worker serves)."""
+    app.config["SEECODES_RUN_QUEUE"] = name
+
+
+def killed_mid_run(app, runs, model, moto_url, tmp_path, queue, **worker_env):
+    """A run in processing_remote whose worker (supervisor, RQ worker, work horse) was then SIGKILLed; answers
+    the run id and the monotonic time of the kill."""
+    from ..production import WorkerProcess
+
+    use_queue(app, queue)
+    doomed = WorkerProcess(tmp_path, moto_url, SEECODES_RUN_QUEUE=queue, **worker_env)
+    try:
+        run_id = runs.started(model=model)
+        assert runs.wait(run_id, until=("processing_remote",))["status"] == "processing_remote", doomed.output()
+        doomed.kill()
+    finally:
+        doomed.stop()
+    return run_id, time.monotonic()
+
+
 def wait_for(predicate, limit: float, step: float = 0.05):
     """Poll until predicate() is truthy; answers its last value (falsy when the limit passed)."""
     deadline = time.monotonic() + limit

@@ -12,7 +12,7 @@ from seecodes.runs.models import Run
 
 from ..conftest import REDIS_URL
 from .conftest import WorkerProcess, production_overrides, reap_now
-from .faults import Gunicorn, free_port, production_env, wait_for
+from .faults import Gunicorn, free_port, killed_mid_run, production_env, use_queue, wait_for
 
 STALE, INTERVAL, HEARTBEAT = 3, 1, 1
 MARGIN = 3  # process start-up jitter on a loaded machine; docs/runs.md gives the measured figure
@@ -31,23 +31,6 @@ def app_overrides(moto_url, redis_db):
     return production_overrides(moto_url)
 
 
-def use_queue(app, name):
-    app.config["SEECODES_RUN_QUEUE"] = name
-
-
-def doomed_run(app, runs, model, moto_url, tmp_path, queue):
-    """A run in processing_remote whose worker (supervisor, RQ worker, work horse) was then SIGKILLed."""
-    use_queue(app, queue)
-    doomed = WorkerProcess(tmp_path, moto_url, SEECODES_RUN_QUEUE=queue, **FAST_ENV)
-    try:
-        run_id = runs.started(model=model)
-        assert runs.wait(run_id, until=("processing_remote",))["status"] == "processing_remote", doomed.output()
-        doomed.kill()
-    finally:
-        doomed.stop()
-    return run_id, time.monotonic()
-
-
 def failed_within(runs, run_id, killed_at, limit):
     status = runs.wait(run_id, limit=limit + 5)
     elapsed = time.monotonic() - killed_at
@@ -59,7 +42,7 @@ def assert_reaped_by(reaper, app, runs, funded, hanging, credits_of, moto_url, t
     """With `reaper` (a process that reaps) alive, the run of a worker killed mid-run is failed and refunded
     within the stale age plus one reap interval (plus start-up margin)."""
     try:
-        run_id, killed_at = doomed_run(app, runs, hanging, moto_url, tmp_path, queue)
+        run_id, killed_at = killed_mid_run(app, runs, hanging, moto_url, tmp_path, queue, **FAST_ENV)
         status, elapsed = failed_within(runs, run_id, killed_at, STALE + INTERVAL + MARGIN)
     finally:
         reaper.stop()

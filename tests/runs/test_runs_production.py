@@ -17,7 +17,7 @@ from seecodes import clock
 from ..helpers import assert_envelope
 from ..production import S3_BUCKET, WorkerProcess
 from .conftest import LIST_MD, reap_now
-from .faults import wait_for
+from .faults import killed_mid_run, use_queue, wait_for
 
 pytestmark = pytest.mark.backends("production")
 
@@ -35,11 +35,6 @@ def job_status(connection, run_id, expected, limit=10.0):
         if status == expected or time.monotonic() > deadline:
             return status
         time.sleep(0.02)
-
-
-def use_queue(app, name):
-    """Send this test's runs to a queue that the module's worker does not serve."""
-    app.config["SEECODES_RUN_QUEUE"] = name
 
 
 def test_whole_flow_on_s3_with_an_rq_worker(runs, worker, funded, credits_of, redis_db):
@@ -122,14 +117,7 @@ def test_a_job_over_its_timeout_ends_failed_and_refunded(app, runs, worker, fund
 
 def test_a_worker_killed_mid_run_ends_failed_and_refunded_by_reap(app, runs, funded, hanging, credits_of, moto_url,
                                                                   tmp_path):
-    use_queue(app, "runs-killed")
-    doomed = WorkerProcess(tmp_path, moto_url, SEECODES_RUN_QUEUE="runs-killed")
-    try:
-        run_id = runs.started(model=hanging)
-        assert runs.wait(run_id, until=("processing_remote",))["status"] == "processing_remote", doomed.output()
-        doomed.kill()
-    finally:
-        doomed.stop()
+    run_id, _ = killed_mid_run(app, runs, hanging, moto_url, tmp_path, "runs-killed")
     assert reap_now(app).failed == []  # its heartbeat is still fresh: it might only be slow
     clock.travel(timedelta(seconds=121))
     assert reap_now(app).failed == [run_id]
