@@ -69,12 +69,12 @@ def check_redis(app) -> list[Result]:
         return [Result("redis", FAIL, f"{_safe_url(app.config['REDIS_URL'])} does not answer "
                                       f"({error.__class__.__name__})", "start Redis or fix REDIS_URL")]
     results = [Result("redis", PASS, f"{_safe_url(app.config['REDIS_URL'])} answers")]
-    from rq import Queue, Worker
+    from . import readiness
 
-    queue = Queue(app.config["SEECODES_RUN_QUEUE"], connection=redis_connection())
-    workers = Worker.count(queue=queue)
-    results.append(Result("workers", PASS if workers else WARN, f"{workers} RQ worker(s) on {queue.name}",
-                          "" if workers else "start `make worker` (runs stay queued until a worker takes them)"))
+    # GET /readyz's rule: a worker counts when it heartbeats, not merely because it is still registered.
+    workers = readiness.workers()
+    results.append(Result("workers", PASS if workers.ok else WARN, workers.detail,
+                          "" if workers.ok else "start `make worker` (runs stay queued until a worker takes them)"))
     return results
 
 

@@ -52,6 +52,24 @@ class TestProduction:
         assert document["checks"]["workers"] == {"ok": False, "live": 0, "detail": document["detail"]}
         assert all(document["checks"][name]["ok"] for name in ("database", "redis", "storage", "queue"))
 
+    def test_a_registered_worker_that_stopped_heartbeating_counts_for_neither_readyz_nor_doctor(self, app, client,
+                                                                                                redis_db):
+        from rq import Queue, Worker
+        from rq.utils import utcformat
+
+        from seecodes import doctor
+
+        stale = Worker([Queue("runs-readiness", connection=redis_db)], connection=redis_db, name="died-silently")
+        stale.register_birth()  # registered, as a worker that was SIGKILLed leaves itself
+        redis_db.hset(stale.key, "last_heartbeat", utcformat(clock.now() - timedelta(minutes=10)))
+        try:
+            assert ready(client)[1]["checks"]["workers"] == {"ok": False, "live": 0,
+                                                             "detail": ready(client)[1]["detail"]}
+            rows = {row.name: row for row in doctor.run_checks(app)}
+            assert rows["workers"].status == doctor.WARN and "make worker" in rows["workers"].fix
+        finally:
+            stale.register_death()
+
     @pytest.mark.slow
     def test_a_live_worker_makes_the_service_ready(self, app, client, moto_url, tmp_path):
         worker = WorkerProcess(tmp_path, moto_url, SEECODES_RUN_QUEUE="runs-readiness",
