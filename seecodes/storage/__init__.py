@@ -39,7 +39,8 @@ def get(app=None) -> Storage:
 
 
 def check(app=None) -> str | None:
-    """None when the configured store can be used, else what to fix (readiness, `flask doctor`)."""
+    """None when the configured store can be used, else what to fix (GET /readyz; `flask doctor` probes deeper:
+    it writes a file or presigns a URL)."""
     app = app or current_app
     store = get(app)
     if hasattr(store, "check"):
