@@ -132,25 +132,25 @@ class QueueCollector:
     def collect(self):
         from sqlalchemy import func, select
 
-        from . import clock
+        from . import readiness
         from .extensions import db
-        from .runs.models import ACTIVE_STATUSES, QUEUED, Run
+        from .runs.models import ACTIVE_STATUSES, Run
 
         by_status = GaugeMetricFamily("seecodes_runs", "Runs in a non-final status", labels=["status"])
         oldest = GaugeMetricFamily("seecodes_run_queue_oldest_age_seconds",
                                    "Age of the oldest queued run (0 when none)")
         rows = dict(db.session.execute(select(Run.status, func.count()).where(Run.status.in_(ACTIVE_STATUSES))
                                        .group_by(Run.status)).all())
-        first = db.session.execute(select(func.min(Run.queued_at)).where(Run.status == QUEUED)).scalar()
+        oldest_seconds = readiness.oldest_queued_seconds()
         db.session.rollback()
         for status in ACTIVE_STATUSES:
             by_status.add_metric([status], rows.get(status, 0))
-        oldest.add_metric([], max(0.0, (clock.now() - first).total_seconds()) if first else 0.0)
+        oldest.add_metric([], oldest_seconds)
         yield by_status
         yield oldest
         workers = self._workers()
         if workers is not None:
-            gauge = GaugeMetricFamily("seecodes_rq_workers", "RQ workers registered for the run queue")
+            gauge = GaugeMetricFamily("seecodes_rq_workers", "RQ workers of the run queue that heartbeat")
             gauge.add_metric([], workers)
             yield gauge
 
@@ -160,10 +160,10 @@ class QueueCollector:
         connection = redis_connection()
         if connection is None:
             return None
-        from rq import Queue, Worker
+        from . import readiness
 
         try:
-            return Worker.count(queue=Queue(self.app.config["SEECODES_RUN_QUEUE"], connection=connection))
+            return readiness.live_workers(connection, self.app.config["SEECODES_RUN_QUEUE"])
         except Exception:
             return -1  # Redis down: an alert on < 1 fires, which is right
 

@@ -54,39 +54,49 @@ def object_storage() -> Check:
     return Check("storage", problem is None, problem or "The object store can be used.")
 
 
-def workers() -> Check | None:
-    """At least one RQ worker of the run queue heartbeating recently; None on the embedded default."""
+def live_workers(connection, queue_name: str) -> int:
+    """RQ workers of the queue that heartbeat within 3 heartbeat periods (+5 s); a worker killed without
+    deregistering stays listed by RQ for minutes, so being listed is not enough. Raises if Redis fails."""
     from rq import Queue, Worker
 
+    limit = 3 * setting("SEECODES_WORKER_HEARTBEAT_SECONDS") + 5
+    found = Worker.all(connection=connection, queue=Queue(queue_name, connection=connection))
+    now = datetime.now(timezone.utc)  # RQ's clock, not the service's (which tests may shift)
+    return sum(1 for worker in found
+               if worker.last_heartbeat is not None and (now - _aware(worker.last_heartbeat)).total_seconds() <= limit)
+
+
+def workers() -> Check | None:
+    """At least one RQ worker of the run queue heartbeating recently; None on the embedded default."""
     connection = redis_connection()
     if connection is None:
         return None
     queue_name = current_app.config["SEECODES_RUN_QUEUE"]
-    heartbeat = setting("SEECODES_WORKER_HEARTBEAT_SECONDS")
-    limit = 3 * heartbeat + 5
     try:
-        found = Worker.all(connection=connection, queue=Queue(queue_name, connection=connection))
+        live = live_workers(connection, queue_name)
     except Exception as error:
         return Check("workers", False, f"Workers cannot be listed ({error.__class__.__name__}).")
-    now = datetime.now(timezone.utc)  # RQ's clock, not the service's (which tests may shift)
-    live = [worker for worker in found
-            if worker.last_heartbeat is not None and (now - _aware(worker.last_heartbeat)).total_seconds() <= limit]
     if not live:
+        limit = 3 * setting("SEECODES_WORKER_HEARTBEAT_SECONDS") + 5
         return Check("workers", False, f"No live worker serves the queue {queue_name!r} (none heartbeat within "
                                        f"{limit} s): start one with `make worker`.", {"live": 0})
-    return Check("workers", True, f"{len(live)} live worker(s) serve the queue {queue_name!r}.",
-                 {"live": len(live)})
+    return Check("workers", True, f"{live} live worker(s) serve the queue {queue_name!r}.", {"live": live})
+
+
+def oldest_queued_seconds() -> float:
+    """How long the oldest queued run has waited (0 when none); the caller handles database errors."""
+    oldest = db.session.execute(select(func.min(Run.queued_at)).where(Run.status == QUEUED)).scalar()
+    return 0.0 if oldest is None else max(0.0, (clock.now() - oldest).total_seconds())
 
 
 def queue_age() -> Check:
     """How long the oldest queued run has waited; too long means the workers do not keep up (or are gone)."""
     try:
-        oldest = db.session.execute(select(func.min(Run.queued_at)).where(Run.status == QUEUED)).scalar()
+        age = int(oldest_queued_seconds())
     except Exception as error:
         db.session.rollback()
         return Check("queue", False, f"Queued runs cannot be read ({error.__class__.__name__}).")
     limit = setting("SEECODES_READY_MAX_QUEUE_AGE_SECONDS")
-    age = 0 if oldest is None else max(0, int((clock.now() - oldest).total_seconds()))
     if age > limit:
         return Check("queue", False, f"The oldest queued run has waited {age} s (more than {limit} s): add "
                                      "workers or check that they run.", {"oldestQueuedSeconds": age})

@@ -52,12 +52,12 @@ class TestProduction:
         assert document["checks"]["workers"] == {"ok": False, "live": 0, "detail": document["detail"]}
         assert all(document["checks"][name]["ok"] for name in ("database", "redis", "storage", "queue"))
 
-    def test_a_registered_worker_that_stopped_heartbeating_counts_for_neither_readyz_nor_doctor(self, app, client,
+    def test_a_registered_worker_that_stopped_heartbeating_counts_for_neither_readyz_nor_doctor_nor_metrics(self, app, client,
                                                                                                 redis_db):
         from rq import Queue, Worker
         from rq.utils import utcformat
 
-        from seecodes import doctor
+        from seecodes import doctor, prometheus
 
         stale = Worker([Queue("runs-readiness", connection=redis_db)], connection=redis_db, name="died-silently")
         stale.register_birth()  # registered, as a worker that was SIGKILLed leaves itself
@@ -67,6 +67,8 @@ class TestProduction:
                                                              "detail": ready(client)[1]["detail"]}
             rows = {row.name: row for row in doctor.run_checks(app)}
             assert rows["workers"].status == doctor.WARN and "make worker" in rows["workers"].fix
+            with app.app_context():
+                assert b"\nseecodes_rq_workers 0.0\n" in prometheus.exposition(app)
         finally:
             stale.register_death()
 
