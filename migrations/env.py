@@ -12,7 +12,7 @@ config = context.config
 
 # Interpret the config file for Python logging.
 # This line sets up loggers basically.
-fileConfig(config.config_file_name)
+fileConfig(config.config_file_name, disable_existing_loggers=False)  # keep the app's loggers (e.g. seecodes.*)
 logger = logging.getLogger('alembic.env')
 
 # A PostgreSQL advisory lock key of its own ("seecodes.migrations" in ASCII, truncated to 8 bytes).

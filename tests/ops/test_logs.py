@@ -91,3 +91,15 @@ def test_text_lines_carry_the_request_id():
 ])
 def test_the_log_format_defaults_to_json_in_production(environ, expected):
     assert logs.log_format(environ) == expected
+
+
+@pytest.mark.backends("sqlite")
+def test_migrating_in_process_leaves_the_apps_loggers_enabled(app):
+    """Alembic's env.py configures logging from alembic.ini; by default that disables every logger that
+    exists already, so a process that migrated (a test session, an embedding app) lost the job's log lines."""
+    import flask_migrate
+
+    jobs = logging.getLogger("seecodes.runs.jobs")
+    with app.app_context():
+        flask_migrate.upgrade()
+    assert not jobs.disabled
