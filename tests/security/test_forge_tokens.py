@@ -264,8 +264,8 @@ def test_verifying_a_token_runs_no_python_loop_over_its_characters(client, signe
 
 
 def _segment_cases() -> list[bytes]:
-    canonical = [base64.urlsafe_b64encode(bytes(range(n))).rstrip(b"=") for n in range(0, 9)]
-    padded = [base64.urlsafe_b64encode(bytes(range(n))) for n in range(0, 9)]
+    canonical = [base64.urlsafe_b64encode(bytes(range(n))).rstrip(b"=") for n in range(9)]
+    padded = [base64.urlsafe_b64encode(bytes(range(n))) for n in range(9)]
     return canonical + padded + [
         b"A", b"AB=", b"AB===", b"ABC==", b"QR", b"QQ", b"QR==", b"AAAB=", b"=AB", b"A=B", b"AB=C",
         b"AB+C", b"AB/C", b"AB!C", b"!!!!", b"AB C", b"AB\nC", b"\xc3\xa9AB", b"AB\x00C", b"AAAA====",
