@@ -26,6 +26,9 @@ INSTALLATION_ID = f"ari:cloud:ecosystem::installation/{uuid.uuid4()}"
 CLOUD_ID = str(uuid.uuid4())
 PRINCIPAL = "557058:bench"
 POLL_SECONDS = 0.005
+# Before each round trip, the worker has finished what it does between jobs (opening and warming the next
+# work horse's connection): neither side waits for the other's aftermath.
+SETTLE_SECONDS = 0.01
 TARGET_RATIO = 3.0
 ROUNDS_OF_FIVE, ROUNDS_TARGET_RATIO = 5, 2.5
 LIST_MD = (b"# Release\n\n- [x] Protected-route wrapper is live\n- [ ] Callback validation\n"
@@ -122,7 +125,9 @@ def run(quick: bool = False, phases: dict | None = None) -> list[dict]:
             for index in range(warmup + rounds):
                 if worker.poll() is not None:
                     raise RuntimeError(f"worker exited: {worker.stderr.read().decode()[-2000:]}")
+                time.sleep(SETTLE_SECONDS)
                 noop_seconds = _noop_round_trip(queue)
+                time.sleep(SETTLE_SECONDS)
                 run_seconds = _run_round_trip(session, base_url, phases if index >= warmup else None)
                 if index >= warmup:
                     baseline.append(noop_seconds)

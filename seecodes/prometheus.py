@@ -59,7 +59,14 @@ PENDING_KEY = "seecodes.prometheus.after_commit"
 # --- counting after commit: a rolled-back transition or debit must not be counted -------------------------
 
 def after_commit(session, count) -> None:
-    """Run `count()` once the session's transaction commits; drop it on rollback."""
+    """Run `count()` once the session's transaction commits; drop it on rollback. Without a session (a
+    statement in autocommit, committed already) count now."""
+    if session is None:
+        try:
+            count()
+        except Exception:  # metrics never break a commit
+            pass
+        return
     session.info.setdefault(PENDING_KEY, []).append(count)
 
 

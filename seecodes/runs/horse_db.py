@@ -12,6 +12,10 @@ job, never uses it itself, and hands it to the horse it forks next:
 - in the worker, the spare's socket descriptor is first pointed at /dev/null and then the connection object
   is closed, so closing it cannot tell the server goodbye on the horse's behalf.
 
+- before handing it over, the worker warms the spare's server backend (`warm`, for runs
+  seecodes.runs.recorder.warm_backend: the job's statements for a run that does not exist, rolled back), so
+  that the horse's first statements do not pay for a cold backend's catalog lookups.
+
 Each spare goes to exactly one fork, whether that fork uses it or not, so no two processes ever talk on one
 connection. SQLite (the embedded default) is left alone: opening a file costs nothing worth saving.
 """
@@ -27,8 +31,8 @@ log = logging.getLogger(__name__)
 
 
 class HorseConnections:
-    def __init__(self, engine):
-        self.engine = engine
+    def __init__(self, engine, warm=None):
+        self.engine, self.warm = engine, warm
         self.connect_args = None  # (cargs, cparams) as the pool last connected with them
         self.spare, self.spare_checked_at = None, 0.0
         self.handed, self.handed_checked_at = None, 0.0
@@ -36,8 +40,9 @@ class HorseConnections:
         os.register_at_fork(after_in_child=self._after_fork_in_child, after_in_parent=self._after_fork_in_parent)
 
     @classmethod
-    def install(cls, engine) -> "HorseConnections | None":
-        return cls(engine) if engine.dialect.name == "postgresql" else None
+    def install(cls, engine, warm=None) -> "HorseConnections | None":
+        """`warm(connection)`, if given, runs on each spare before it is handed over and must leave it idle."""
+        return cls(engine, warm) if engine.dialect.name == "postgresql" else None
 
     # In the worker
     def prepare(self) -> None:
@@ -49,10 +54,31 @@ class HorseConnections:
                 with self.engine.connect():
                     pass
             cargs, cparams = self.connect_args
-            self.spare, self.spare_checked_at = self.engine.dialect.connect(*cargs, **cparams), time.monotonic()
+            spare = self.engine.dialect.connect(*cargs, **cparams)
         except Exception as error:  # the horse will connect by itself, as without a spare
             log.warning("could not open the next job's database connection (%s)", error.__class__.__name__)
-            self.spare = None
+            return
+        if self.warm is not None and not self._warmed(spare):
+            return
+        self.spare, self.spare_checked_at = spare, time.monotonic()
+
+    def _warmed(self, spare) -> bool:
+        """Warm the spare; a spare that fails or is left inside a transaction is closed, not handed over."""
+        from psycopg.pq import TransactionStatus
+
+        try:
+            self.warm(spare)
+            if spare.info.transaction_status == TransactionStatus.IDLE:
+                return True
+            problem = "left a transaction open"
+        except Exception as error:
+            problem = error.__class__.__name__
+        log.warning("could not warm the next job's database connection (%s)", problem)
+        try:
+            spare.close()
+        except Exception:
+            pass
+        return False
 
     def close(self) -> None:
         """At the worker's exit: the spare was never handed over, so close it properly."""

@@ -17,11 +17,10 @@ from sqlalchemy import select
 from sqlalchemy.exc import InterfaceError, OperationalError
 
 from .. import clock, prometheus, request_ids, storage
-from ..credits import service as credits
 from ..errors import NotFound
 from ..extensions import db
 from ..storage import keys
-from . import dispatch, providers, rules, state
+from . import dispatch, providers, recorder, rules, state
 from .models import IN_PROCESS, INITIALIZED, PROCESSING_REMOTE, SUCCEEDED, Run
 from .settings import setting
 
@@ -74,6 +73,8 @@ def warm_up(app) -> None:
     with app.app_context():
         configure_mappers()
         storage.get(app)
+        if db.engine.dialect.name == "postgresql":
+            recorder.compile_statements(db.engine.dialect)
         try:
             db.session.execute(select(Run.status).where(Run.id == nobody)).all()
             state.claim(nobody, "warm-up")
@@ -153,6 +154,7 @@ class RunJob:
 
     def execute(self) -> str:
         try:
+            self.recorder = recorder.recorder()
             run = self.claim()
         except (OperationalError, InterfaceError) as error:
             _note_infrastructure_failure(f"database unavailable ({error.__class__.__name__})")
@@ -169,6 +171,7 @@ class RunJob:
             raise
         finally:
             heartbeat.stop()
+            self.recorder.close()
 
     def claim(self):
         """queued -> in_process; answers the run's inputs and provider (state.claim), or None. On PostgreSQL
@@ -176,21 +179,18 @@ class RunJob:
         poll briefly, then leave without side effects."""
         deadline = time.monotonic() + setting("SEECODES_RUN_CLAIM_WAIT_SECONDS", self.app)
         while True:
-            run = state.claim(self.run_id, f"{socket.gethostname()} pid {os.getpid()}")
+            run = self.recorder.claim(self.run_id, f"{socket.gethostname()} pid {os.getpid()}")
             if run is not None:
-                state.commit_progress()
                 return run
-            db.session.rollback()
-            status = db.session.execute(select(Run.status).where(Run.id == self.run_id)).scalar_one_or_none()
-            db.session.rollback()
+            status = self.recorder.status(self.run_id)
             if status != INITIALIZED or time.monotonic() >= deadline:
                 log.info("run %s not claimed (status %s)", self.run_id, status)
+                self.recorder.close()
                 return None
             time.sleep(0.05)
 
     def note(self, line: str) -> None:
-        state.log(self.run_id, line)
-        state.commit_progress()
+        self.recorder.note(self.run_id, line)
 
     def perform(self, run, started: float) -> str:
         # `run` is a plain row (from the claim), not an ORM instance: nothing expires at the job's own commits.
@@ -203,11 +203,10 @@ class RunJob:
         tokens = rules.estimate_input_tokens(sizes, run.user_prompt)
         if tokens > (run.estimated_input_tokens or 0):
             raise RunFailed("The inputs changed after the run was started; start a new run.")
-        if not state.move(self.run_id, IN_PROCESS, PROCESSING_REMOTE):
+        if not self.recorder.start_remote(self.run_id, f"processing_remote: read {len(files)} file(s), "
+                                          f"{sum(sizes.values())} bytes, ~{tokens} input tokens; calling "
+                                          f"{provider.describe()}"):
             return self.abandon()
-        state.log(self.run_id, f"processing_remote: read {len(files)} file(s), {sum(sizes.values())} bytes, "
-                               f"~{tokens} input tokens; calling {provider.describe()}")
-        state.commit_progress()
 
         called = time.monotonic()
         completion = provider.complete(
@@ -221,13 +220,10 @@ class RunJob:
         zip_key = keys.result_key(self.run_id, keys.ZIP_NAME)
         store.write(output_key, output, "text/markdown; charset=utf-8")
         store.write(zip_key, self.result_zip(output, summary), "application/zip")
-        if not state.move(self.run_id, PROCESSING_REMOTE, SUCCEEDED, output_key=output_key, result_zip_key=zip_key,
-                          input_tokens=completion.input_tokens, output_tokens=completion.output_tokens,
-                          finished_at=clock.now()):
+        if not self.recorder.succeed(self.run_id, summary, output_key=output_key, result_zip_key=zip_key,
+                                     input_tokens=completion.input_tokens, output_tokens=completion.output_tokens,
+                                     finished_at=clock.now()):
             return self.abandon()
-        credits.record_tokens(self.run_id, completion.input_tokens, completion.output_tokens)
-        state.log(self.run_id, summary)
-        db.session.commit()
         return SUCCEEDED
 
     def read_input(self, store, name: str) -> bytes:
@@ -237,7 +233,7 @@ class RunJob:
             raise RunFailed(f"The input file {name!r} is no longer in storage.")
 
     def result_zip(self, output: bytes, last_line: str) -> bytes:
-        log_text = state.log_text(self.run_id) + f"{clock.iso(clock.now(), micro=True)} {last_line}\n"
+        log_text = self.recorder.log_text(self.run_id) + f"{clock.iso(clock.now(), micro=True)} {last_line}\n"
         buffer = io.BytesIO()
         with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
             archive.writestr(keys.OUTPUT_NAME, output)

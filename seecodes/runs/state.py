@@ -92,7 +92,11 @@ def commit_progress() -> None:
 def log_text(run_id: str, connection=None) -> str:
     """The run's log as text, one `<ISO-8601 UTC with microseconds> <line>` per line (GET …/logs, result.zip);
     read through `connection` when given (a read-only route's), else the session."""
-    rows = (connection if connection is not None else db.session).execute(
+    return format_log((connection if connection is not None else db.session).execute(
         select(LOG_LINES.c.logged_at, LOG_LINES.c.line).where(LOG_LINES.c.run_id == run_id).order_by(LOG_LINES.c.id)
-    ).all()
+    ).all())
+
+
+def format_log(rows) -> str:
+    """Log rows (logged_at, line) as the log's text."""
     return "".join(f"{clock.iso(row.logged_at, micro=True)} {row.line}\n" for row in rows)

@@ -74,7 +74,7 @@ class RunWorker(Worker):
 def build_app():
     from .. import create_app, logs, prometheus
     from ..extensions import db
-    from . import horse_db, jobs
+    from . import horse_db, jobs, recorder
 
     logs.configure()  # before RQ adds its own handler: one format (JSON or text) for every worker line
     app = create_app()
@@ -85,7 +85,8 @@ def build_app():
     # A forked horse must not reuse the parent's pooled connections (close=False leaves them to the parent);
     # it gets one connection of its own, opened before the job arrived.
     os.register_at_fork(after_in_child=lambda: engine.dispose(close=False))
-    app.extensions["seecodes.horse_connections"] = horse_db.HorseConnections.install(engine)
+    app.extensions["seecodes.horse_connections"] = horse_db.HorseConnections.install(
+        engine, warm=lambda connection: recorder.warm_backend(connection, engine.dialect))
     parent = os.getpid()
     os.register_at_fork(after_in_child=lambda: prometheus.become_work_horse(parent))
     jobs.use_app(app)

@@ -97,3 +97,36 @@ def wait_gone(engine, pid: int, seconds: float = 5.0) -> bool:
             return False
         time.sleep(0.02)
     return True
+
+
+def test_the_spare_is_warmed_before_the_fork_writing_nothing_and_left_idle(engine, app):
+    """The worker runs the job's statements once on the spare, for a run that does not exist (its backend has
+    then loaded the job's tables and planned the log's foreign-key check), and hands it over idle."""
+    from psycopg.pq import TransactionStatus
+
+    from seecodes.runs import recorder
+
+    warmed = []
+
+    def warm(connection):
+        warmed.append(connection)
+        recorder.warm_backend(connection, engine.dialect)
+
+    horses = HorseConnections(engine, warm=warm)
+    horses.prepare()
+    assert warmed == [horses.spare]
+    assert horses.spare.info.transaction_status == TransactionStatus.IDLE
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT count(*) FROM run_log_lines WHERE line = 'warm-up'")).scalar_one() == 0
+    horses.close()
+
+
+def test_a_spare_whose_warm_up_failed_is_not_handed_over(engine):
+    def broken(connection):
+        connection.execute("SELECT 1")  # leaves a transaction open
+        raise RuntimeError("warm-up failed")
+
+    horses = HorseConnections(engine, warm=broken)
+    horses.prepare()
+    assert horses.spare is None
+    assert _fork_and_ask_backend_pid(engine) > 0  # the horse connects by itself
