@@ -27,9 +27,11 @@ class Client:
         host, port = base_url.removeprefix("http://").split(":")
         self.connection = http.client.HTTPConnection(host, int(port), timeout=30)
 
-    def request(self, method: str, path: str, headers: dict, body: dict | None = None, expect: int = 200):
-        payload = json.dumps(body).encode() if body is not None else None
-        if payload is not None:
+    def request(self, method: str, path: str, headers: dict, body: dict | None = None, expect: int = 200,
+                data: bytes | None = None):
+        """`body` is sent as JSON, `data` as it is."""
+        payload = json.dumps(body).encode() if body is not None else data
+        if body is not None:
             headers = {**headers, "Content-Type": "application/json"}
         self.connection.request(method, path, body=payload, headers=headers)
         response = self.connection.getresponse()

@@ -1,5 +1,5 @@
 """Debit and refund, each a conditional statement so concurrency can neither overdraw nor double-refund."""
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from .. import prometheus
@@ -20,24 +20,17 @@ def debit(installation_pk: int, credits: int, *, run_id, project_id, task_id, us
         available = db.session.execute(
             select(Installation.credits).where(Installation.id == installation_pk)
         ).scalar_one()
-        raise PaymentRequired(
-            f"This run needs {credits} credits; {available} are available.",
-            requiredCredits=credits,
-            availableCredits=available,
-        )
-    db.session.add(
-        UsageRow(
-            installation_pk=installation_pk,
-            type="task_run",
-            run_id=run_id,
-            project_id=project_id,
-            task_id=task_id,
-            user_account_id=user_account_id,
-            credits=credits,
-        )
-    )
-    db.session.flush()
+        raise insufficient(credits, available)
+    db.session.execute(insert(UsageRow.__table__).values(  # a statement, not the ORM's unit of work: every start
+        installation_pk=installation_pk, type="task_run", run_id=run_id, project_id=project_id, task_id=task_id,
+        user_account_id=user_account_id, credits=credits))
     prometheus.credits_debited(db.session, credits)
+
+
+def insufficient(credits: int, available: int) -> PaymentRequired:
+    """The 402 of a debit that the installation's credits do not cover."""
+    return PaymentRequired(f"This run needs {credits} credits; {available} are available.",
+                           requiredCredits=credits, availableCredits=available)
 
 
 def refund(run_id: str) -> bool:

@@ -1,7 +1,7 @@
 """Run life cycle as the API sees it: init, start (estimate, debit, queue), status, output and logs."""
 import re
 
-from sqlalchemy import and_, bindparam, select
+from sqlalchemy import and_, bindparam, insert, select
 
 from .. import clock, ids, readonly, storage
 from ..catalog import service as catalog
@@ -34,13 +34,12 @@ def init_run(binding: Binding, model_id: str, files: list[str]) -> dict:
     storage.ensure_usable(store)
     run_id = ids.new_id("run_")
     moment = clock.now()
-    run = Run(id=run_id, installation_pk=binding.installation_pk, project_id=binding.project_id,
-              task_id=binding.task_id, user_account_id=binding.user_account_id, model_id=model_id,
-              files=list(files), storage_prefix=keys.input_prefix(run_id), status=INITIALIZED, attempts=0,
-              requeues=0, created_at=moment, updated_at=moment)
-    db.session.add(run)
-    db.session.flush()
-    document = {"runId": run_id, "bucket": store.bucket, "prefix": run.storage_prefix}
+    prefix = keys.input_prefix(run_id)
+    db.session.execute(insert(RUNS).values(  # a statement, not the ORM's unit of work: this is every run's path
+        id=run_id, installation_pk=binding.installation_pk, project_id=binding.project_id, task_id=binding.task_id,
+        user_account_id=binding.user_account_id, model_id=model_id, files=list(files), storage_prefix=prefix,
+        status=INITIALIZED, attempts=0, requeues=0, created_at=moment, updated_at=moment))
+    document = {"runId": run_id, "bucket": store.bucket, "prefix": prefix}
     forms = storage.upload_forms(store, {name: keys.input_key(run_id, name) for name in files})
     if forms is None:
         document.update(uploadMethod="PUT",
@@ -156,16 +155,30 @@ def start_run(binding: Binding, run_id: str, model_id: str | None, user_prompt: 
         raise InputTooLarge(f"The input is about {tokens} tokens; model {model.id!r} reads at most "
                             f"{model.max_context}.", estimatedInputTokens=tokens, maxContext=model.max_context)
     price = rules.price(model.pricing_base, model.pricing_per_token, tokens)
+    line = (f"queued: model {model.id!r}, provider {catalog.serving_provider(model)}, {len(sizes)} file(s), "
+            f"{sum(sizes.values())} bytes, ~{tokens} input tokens, {price} credits debited")
+    _queue_and_debit(run, price, line, user_prompt=user_prompt, estimated_input_tokens=tokens)
+    dispatch.enqueue(run.id)
+    return {"runId": run.id, "status": QUEUED, "estimatedInputTokens": tokens, "estimatedCredits": price}
+
+
+def _queue_and_debit(run: Run, price: int, line: str, **values) -> None:
+    """initialized -> queued, the debit and its usage row, the log line: in the caller's transaction (which
+    rolls back on the 409 / 402 raised here); one statement on PostgreSQL."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        moved, debited, available = state.queue_debited(run.id, run.installation_pk, price, line, **values)
+        if not moved:
+            raise Conflict("This run was already started.", code="run_already_started")
+        if not debited:
+            raise credits.insufficient(price, available)
+        return
     moment = clock.now()
-    if not state.move(run.id, INITIALIZED, QUEUED, user_prompt=user_prompt, estimated_input_tokens=tokens,
-                      estimated_credits=price, queued_at=moment, heartbeat_at=moment):
+    if not state.move(run.id, INITIALIZED, QUEUED, estimated_credits=price, queued_at=moment, heartbeat_at=moment,
+                      **values):
         raise Conflict("This run was already started.", code="run_already_started")
     credits.debit(run.installation_pk, price, run_id=run.id, project_id=run.project_id, task_id=run.task_id,
                   user_account_id=run.user_account_id)
-    state.log(run.id, f"queued: model {model.id!r}, provider {catalog.serving_provider(model)}, {len(sizes)} file(s), "
-                      f"{sum(sizes.values())} bytes, ~{tokens} input tokens, {price} credits debited")
-    dispatch.enqueue(run.id)
-    return {"runId": run.id, "status": QUEUED, "estimatedInputTokens": tokens, "estimatedCredits": price}
+    state.log(run.id, line)
 
 
 def status_document(run: Run) -> dict:

@@ -1,12 +1,14 @@
 """Run state changes as conditional UPDATEs, so concurrent actors (workers, reaper, starts) never both win."""
-from sqlalchemy import insert, select, text, update
+from sqlalchemy import DateTime, Integer, String, Text, bindparam, func, insert, literal, select, text, update
 
 from .. import clock, prometheus, request_ids
 from ..catalog.models import CatalogModel
 from ..credits import service as credits
+from ..credits.models import UsageRow
+from ..installations.models import Installation
 from ..extensions import db
 from . import rules
-from .models import ACTIVE_STATUSES, FAILED, IN_PROCESS, QUEUED, Run, RunLogLine
+from .models import ACTIVE_STATUSES, FAILED, IN_PROCESS, INITIALIZED, QUEUED, Run, RunLogLine
 
 MAX_ERROR_CHARS = 2000
 # Core tables, not ORM entities: these statements run in freshly forked work horses, where the ORM's
@@ -14,6 +16,7 @@ MAX_ERROR_CHARS = 2000
 RUNS = Run.__table__
 LOG_LINES = RunLogLine.__table__
 MODELS = CatalogModel.__table__
+INSTALLATIONS, USAGE = Installation.__table__, UsageRow.__table__
 
 
 def move(run_id: str, sources: tuple[str, ...] | str, target: str, *conditions, **values) -> bool:
@@ -31,6 +34,63 @@ def move(run_id: str, sources: tuple[str, ...] | str, target: str, *conditions, 
     if result.rowcount == 1:
         prometheus.run_moved(db.session, sources, target)
     return result.rowcount == 1
+
+
+def _queue_debited_statement():
+    """initialized -> queued, the debit, its usage row and the log line as one statement (PostgreSQL): each part
+    happens only with the others (the debit only for a run that moved, the usage row and the log line only
+    with the debit); answers whether the run moved, whether the debit was taken, and the credits available
+    before it. Built once per process; bind names differ from column names (see request_keys)."""
+    moment, price = bindparam("moment", type_=DateTime()), bindparam("price", type_=Integer())
+    moved = (update(RUNS).where(RUNS.c.id == bindparam("the_run", type_=String()), RUNS.c.status == INITIALIZED)
+             .values(status=QUEUED, updated_at=moment, queued_at=moment, heartbeat_at=moment, estimated_credits=price,
+                     user_prompt=bindparam("prompt", type_=Text()),
+                     estimated_input_tokens=bindparam("tokens", type_=Integer()),
+                     request_id=bindparam("request", type_=String()))
+             .returning(RUNS.c.id, RUNS.c.installation_pk, RUNS.c.project_id, RUNS.c.task_id, RUNS.c.user_account_id)
+             .cte("moved"))
+    debited = (update(INSTALLATIONS)
+               .where(INSTALLATIONS.c.id.in_(select(moved.c.installation_pk)), INSTALLATIONS.c.credits >= price)
+               .values(credits=INSTALLATIONS.c.credits - price, updated_at=moment)
+               .returning(INSTALLATIONS.c.id).cte("debited"))
+    usage = insert(USAGE).from_select(
+        ["installation_pk", "type", "run_id", "project_id", "task_id", "user_account_id", "credits", "created_at"],
+        select(debited.c.id, literal("task_run"), moved.c.id, moved.c.project_id, moved.c.task_id,
+               moved.c.user_account_id, price, moment).select_from(moved.join(debited, debited.c.id == moved.c.installation_pk)),
+    ).cte("usage")
+    logged = insert(LOG_LINES).from_select(
+        ["run_id", "logged_at", "line"],
+        select(moved.c.id, moment, bindparam("log_line", type_=Text()))
+        .select_from(moved.join(debited, debited.c.id == moved.c.installation_pk)),
+    ).cte("logged")
+    count = func.count
+    return select(
+        select(count()).select_from(moved).scalar_subquery().label("moved"),
+        select(count()).select_from(debited).scalar_subquery().label("debited"),
+        select(INSTALLATIONS.c.credits).where(INSTALLATIONS.c.id == bindparam("installation", type_=Integer()))
+        .scalar_subquery().label("available"),
+    ).add_cte(usage).add_cte(logged)
+
+
+_QUEUE_DEBITED = None
+
+
+def queue_debited(run_id: str, installation_pk: int, price: int, line: str, **values):
+    """PostgreSQL's start in one round trip, in the caller's transaction (see _queue_debited_statement); answers
+    (moved, debited, available). The caller rolls back unless both are true."""
+    global _QUEUE_DEBITED
+    if _QUEUE_DEBITED is None:
+        _QUEUE_DEBITED = _queue_debited_statement()
+    row = db.session.execute(_QUEUE_DEBITED, {
+        "the_run": run_id, "installation": installation_pk, "price": price, "moment": clock.now(),
+        "prompt": values.get("user_prompt"), "tokens": values.get("estimated_input_tokens"),
+        "request": request_ids.current(), "log_line": line,
+    }).one()
+    moved, debited = row.moved == 1, row.debited == 1
+    if moved and debited:
+        prometheus.run_moved(db.session, INITIALIZED, QUEUED)
+        prometheus.credits_debited(db.session, price)
+    return moved, debited, row.available
 
 
 def claim(run_id: str, worker: str):
