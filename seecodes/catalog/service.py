@@ -43,8 +43,13 @@ def list_models() -> list[CatalogModel]:
 def get_model(model_id: str) -> CatalogModel:
     model = db.session.get(CatalogModel, model_id)
     if model is None or not model.enabled:
-        raise Invalid(f"Unknown model {model_id!r}.", errors={"model": [f"Unknown model {model_id!r}."]})
+        raise unknown_model(model_id)
     return model
+
+
+def unknown_model(model_id: str) -> Invalid:
+    """The 400 for a model that is not in the catalog or not enabled."""
+    return Invalid(f"Unknown model {model_id!r}.", errors={"model": [f"Unknown model {model_id!r}."]})
 
 
 def to_document(model: CatalogModel) -> dict:

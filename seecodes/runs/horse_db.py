@@ -23,6 +23,7 @@ import logging
 import os
 import time
 
+from rq.exceptions import StopRequested
 from sqlalchemy import event
 
 from .. import db_liveness
@@ -55,6 +56,8 @@ class HorseConnections:
                     pass
             cargs, cparams = self.connect_args
             spare = self.engine.dialect.connect(*cargs, **cparams)
+        except StopRequested:  # RQ's SIGTERM handler ending the worker's wait: the worker's, not a failure
+            raise
         except Exception as error:  # the horse will connect by itself, as without a spare
             log.warning("could not open the next job's database connection (%s)", error.__class__.__name__)
             return
@@ -71,13 +74,13 @@ class HorseConnections:
             if spare.info.transaction_status == TransactionStatus.IDLE:
                 return True
             problem = "left a transaction open"
+        except StopRequested:
+            _close(spare)
+            raise
         except Exception as error:
-            problem = error.__class__.__name__
+            problem = f"{error.__class__.__name__}: {str(error)[:200]}"
         log.warning("could not warm the next job's database connection (%s)", problem)
-        try:
-            spare.close()
-        except Exception:
-            pass
+        _close(spare)
         return False
 
     def close(self) -> None:
@@ -118,6 +121,13 @@ class HorseConnections:
             except Exception:
                 pass
             return False
+
+
+def _close(connection) -> None:
+    try:
+        connection.close()
+    except Exception:
+        pass
 
 
 def _forget(connection) -> None:

@@ -1,7 +1,7 @@
 """Run life cycle as the API sees it: init, start (estimate, debit, queue), status, output and logs."""
 import re
 
-from sqlalchemy import and_, bindparam, insert, select
+from sqlalchemy import DateTime, Integer, String, and_, bindparam, insert, literal, select
 
 from .. import clock, ids, readonly, storage
 from ..catalog import service as catalog
@@ -26,7 +26,6 @@ class InputTooLarge(DomainError):
 def init_run(binding: Binding, model_id: str, files: list[str]) -> dict:
     """Create the run in the permit's binding; answer the init document (runId, bucket, prefix, uploads, and on
     S3 the presigned POST forms)."""
-    catalog.get_model(model_id)
     problems = rules.file_name_problems(files)
     if problems:
         raise Invalid("Some file names are not acceptable.", errors={"files": problems})
@@ -35,10 +34,12 @@ def init_run(binding: Binding, model_id: str, files: list[str]) -> dict:
     run_id = ids.new_id("run_")
     moment = clock.now()
     prefix = keys.input_prefix(run_id)
-    db.session.execute(insert(RUNS).values(  # a statement, not the ORM's unit of work: this is every run's path
-        id=run_id, installation_pk=binding.installation_pk, project_id=binding.project_id, task_id=binding.task_id,
-        user_account_id=binding.user_account_id, model_id=model_id, files=list(files), storage_prefix=prefix,
-        status=INITIALIZED, attempts=0, requeues=0, created_at=moment, updated_at=moment))
+    inserted = db.session.execute(_INIT_STATEMENT, {
+        "the_run": run_id, "installation": binding.installation_pk, "project": binding.project_id,
+        "task": binding.task_id, "user": binding.user_account_id, "model": model_id, "file_names": list(files),
+        "prefix": prefix, "moment": moment}).first()
+    if inserted is None:
+        raise catalog.unknown_model(model_id)
     document = {"runId": run_id, "bucket": store.bucket, "prefix": prefix}
     forms = storage.upload_forms(store, {name: keys.input_key(run_id, name) for name in files})
     if forms is None:
@@ -48,6 +49,21 @@ def init_run(binding: Binding, model_id: str, files: list[str]) -> dict:
         document.update(uploadMethod="POST", uploads={name: form["url"] for name, form in forms.items()},
                         uploadForms=forms)
     return document
+
+
+def _init_statement():
+    """The run's row, inserted only if its model is in the catalog and enabled: the model's check and the
+    insert are one statement (every run's path), built once. Nothing inserted = no such model."""
+    moment = bindparam("moment", type_=DateTime())
+    return insert(RUNS).from_select(
+        ["id", "installation_pk", "project_id", "task_id", "user_account_id", "model_id", "files", "storage_prefix",
+         "status", "attempts", "requeues", "created_at", "updated_at"],
+        select(bindparam("the_run", type_=String()), bindparam("installation", type_=Integer()),
+               bindparam("project", type_=String()), bindparam("task", type_=String()),
+               bindparam("user", type_=String()), MODELS.c.id, bindparam("file_names", type_=RUNS.c.files.type),
+               bindparam("prefix", type_=String()), literal(INITIALIZED), literal(0), literal(0), moment, moment)
+        .where(MODELS.c.id == bindparam("model", type_=String()), MODELS.c.enabled.is_(True)),
+    ).returning(RUNS.c.id)
 
 
 def find_run(binding: Binding, run_id: str) -> tuple[Run, CatalogModel | None]:
@@ -65,6 +81,8 @@ def find_run(binding: Binding, run_id: str) -> tuple[Run, CatalogModel | None]:
 
 
 RUNS = Run.__table__
+MODELS = CatalogModel.__table__
+_INIT_STATEMENT = _init_statement()
 
 
 def _with_permit(*columns) -> permits.PermitRead:

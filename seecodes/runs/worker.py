@@ -42,7 +42,7 @@ class RunWorker(Worker):
 
     def dequeue_job_and_maintain_ttl(self, timeout, max_idle_time=None):
         if self.horse_connections is not None:
-            self.horse_connections.prepare()  # the next horse's database connection, opened while we wait
+            prepare_spare(self.horse_connections)  # the next horse's database connection, opened while we wait
         return super().dequeue_job_and_maintain_ttl(timeout, max_idle_time)
 
     @property
@@ -69,6 +69,29 @@ class RunWorker(Worker):
         if self.supervised_name:
             self.connection.delete(self.key)
         super().register_birth()
+
+
+def prepare_spare(horse_connections) -> None:
+    """Open and warm the next horse's connection with SIGTERM and SIGINT deferred: RQ's handler for them raises
+    StopRequested to end an idle worker's wait, and raised in the middle of a psycopg call it came out as a
+    database error (the SIGTERM was lost, and the connection left mid-command). While the spare is prepared
+    the signal is only noted; RQ's handler then runs for it, outside any database call. (Blocking the signal
+    in this thread would not do: Python runs handlers in the main thread whichever thread the signal hit.)"""
+    noted = []
+    deferred = {number: signal.signal(number, lambda signum, frame: noted.append((signum, frame)))
+                for number in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        horse_connections.prepare()
+    finally:
+        for number, handler in deferred.items():
+            signal.signal(number, handler)
+    if noted:  # the first one: RQ's handler raises, or changes the handlers for a second signal
+        signum, frame = noted[0]
+        handler = deferred[signum]
+        if callable(handler):
+            handler(signum, frame)
+        elif handler == signal.SIG_DFL:
+            signal.raise_signal(signum)
 
 
 def build_app():
