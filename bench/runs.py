@@ -53,7 +53,8 @@ def _run_round_trip(client: http.Client, auth: dict, phases: dict | None = None)
     client.request("PUT", f"{upload.path}?{upload.query}", {}, data=LIST_MD)
     marks["upload"] = time.time()
     run_id = init["runId"]
-    client.request("POST", f"/v1/tasks/{run_id}/start", auth, {"model": "strict light", "userPrompt": "generate change log"})
+    client.request("POST", f"/v1/tasks/{run_id}/start", auth,
+                   {"model": "strict light", "userPrompt": "generate change log"})
     marks["start"] = time.time()
     polls = 0
     while True:

@@ -155,6 +155,16 @@ class RunJob:
     def execute(self) -> str:
         try:
             self.recorder = recorder.recorder()
+        except (OperationalError, InterfaceError) as error:
+            _note_infrastructure_failure(f"database unavailable ({error.__class__.__name__})")
+            raise
+        try:
+            return self.claim_and_perform()
+        finally:
+            self.recorder.close()
+
+    def claim_and_perform(self) -> str:
+        try:
             run = self.claim()
         except (OperationalError, InterfaceError) as error:
             _note_infrastructure_failure(f"database unavailable ({error.__class__.__name__})")
@@ -171,7 +181,6 @@ class RunJob:
             raise
         finally:
             heartbeat.stop()
-            self.recorder.close()
 
     def claim(self):
         """queued -> in_process; answers the run's inputs and provider (state.claim), or None. On PostgreSQL
@@ -185,7 +194,6 @@ class RunJob:
             status = self.recorder.status(self.run_id)
             if status != INITIALIZED or time.monotonic() >= deadline:
                 log.info("run %s not claimed (status %s)", self.run_id, status)
-                self.recorder.close()
                 return None
             time.sleep(0.05)
 

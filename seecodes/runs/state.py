@@ -53,20 +53,19 @@ def _queue_debited_statement():
                .where(INSTALLATIONS.c.id.in_(select(moved.c.installation_pk)), INSTALLATIONS.c.credits >= price)
                .values(credits=INSTALLATIONS.c.credits - price, updated_at=moment)
                .returning(INSTALLATIONS.c.id).cte("debited"))
+    charged = moved.join(debited, debited.c.id == moved.c.installation_pk)
     usage = insert(USAGE).from_select(
         ["installation_pk", "type", "run_id", "project_id", "task_id", "user_account_id", "credits", "created_at"],
         select(debited.c.id, literal("task_run"), moved.c.id, moved.c.project_id, moved.c.task_id,
-               moved.c.user_account_id, price, moment).select_from(moved.join(debited, debited.c.id == moved.c.installation_pk)),
+               moved.c.user_account_id, price, moment).select_from(charged),
     ).cte("usage")
     logged = insert(LOG_LINES).from_select(
         ["run_id", "logged_at", "line"],
-        select(moved.c.id, moment, bindparam("log_line", type_=Text()))
-        .select_from(moved.join(debited, debited.c.id == moved.c.installation_pk)),
+        select(moved.c.id, moment, bindparam("log_line", type_=Text())).select_from(charged),
     ).cte("logged")
-    count = func.count
     return select(
-        select(count()).select_from(moved).scalar_subquery().label("moved"),
-        select(count()).select_from(debited).scalar_subquery().label("debited"),
+        select(func.count()).select_from(moved).scalar_subquery().label("moved"),
+        select(func.count()).select_from(debited).scalar_subquery().label("debited"),
         select(INSTALLATIONS.c.credits).where(INSTALLATIONS.c.id == bindparam("installation", type_=Integer()))
         .scalar_subquery().label("available"),
     ).add_cte(usage).add_cte(logged)
