@@ -216,6 +216,7 @@ class RunJob:
                                           f"{provider.describe()}"):
             return self.abandon()
 
+        self.recorder.release()  # no database connection held while the provider works
         called = time.monotonic()
         completion = provider.complete(
             providers.Request(run.model_id, files, run.user_prompt, started + self.timeout,

@@ -3,8 +3,9 @@
 Two recorders with one meaning (tests/runs run the job on both):
 
 - `SessionRecorder`, through the ORM session like every other writer: SQLite (the embedded default).
-- `StatementRecorder`, on PostgreSQL: each step is one statement in autocommit on one connection (in a work
-  horse, the connection the worker opened before the fork, seecodes.runs.horse_db). A status change, its log
+- `StatementRecorder`, on PostgreSQL: each step is one statement in autocommit on a pooled raw connection (in a work
+  horse, the connection the worker opened before the fork, seecodes.runs.horse_db), held from step to step
+  and given back while the provider works. A status change, its log
   line and, at success, the token counts on the usage row travel together in data-modifying CTEs, so a run's
   own database work on its critical path is four round trips instead of sixteen (BEGIN, each statement,
   SET LOCAL, COMMIT), and the statements are compiled once per worker process, before the fork, so that a
@@ -79,8 +80,10 @@ class SessionRecorder:
         db.session.commit()
         return True
 
-    def close(self) -> None:
-        pass
+    def release(self) -> None:
+        """The session gives its connection back at each commit."""
+
+    close = release
 
 
 class Statement:
@@ -189,18 +192,25 @@ def warm_backend(connection, dialect) -> None:
 
 
 class StatementRecorder:
-    """Each step one statement in autocommit, on one pooled connection held for the job's life."""
+    """Each step one statement in autocommit on a pooled connection, held from step to step but given back
+    while the provider works (`release`: a provider call can take minutes)."""
 
     def __init__(self):
         self.dialect = db.engine.dialect
+        self.fairy = self.connection = None
+        self._acquire()
+
+    def _acquire(self) -> None:
         try:
-            self.fairy = db.engine.raw_connection()
+            fairy = db.engine.raw_connection()
         except psycopg.Error as error:  # raw_connection() does not translate the driver's errors as the session does
             raise DBAPIError.instance(None, None, error, psycopg.Error) from error
-        self.connection = self.fairy.driver_connection
-        self.connection.autocommit = True
+        fairy.driver_connection.autocommit = True
+        self.fairy, self.connection = fairy, fairy.driver_connection
 
     def _rows(self, statement: Statement, **params) -> list:
+        if self.fairy is None:
+            self._acquire()
         sql, literals = statement.compiled(self.dialect)
         try:
             with self.connection.cursor() as cursor:
@@ -244,9 +254,15 @@ class StatementRecorder:
         prometheus.run_moved(None, PROCESSING_REMOTE, SUCCEEDED)
         return True
 
-    def close(self) -> None:
+    def release(self) -> None:
+        """Give the connection back to the pool; the next step takes one again."""
+        fairy, connection, self.fairy, self.connection = self.fairy, self.connection, None, None
+        if fairy is None:
+            return
         try:
-            if not self.connection.closed:
-                self.connection.autocommit = False
+            if not connection.closed:
+                connection.autocommit = False
         finally:
-            self.fairy.close()
+            fairy.close()
+
+    close = release

@@ -107,3 +107,12 @@ def test_markers_commit_asynchronously_and_success_synchronously(app):
     asynchronous = {name: "set_config" in getattr(recorder, name).compiled(dialect)[0]
                     for name in ("CLAIM", "START_REMOTE", "NOTE", "SUCCEED")}
     assert asynchronous == {"CLAIM": True, "START_REMOTE": True, "NOTE": True, "SUCCEED": False}
+
+
+def test_the_job_holds_no_database_connection_while_the_provider_works(app, runs, served, funded, hanging):
+    """A provider call can take minutes: the job gives its connection back to the pool for it (on the embedded
+    executor the pool is the web process's), and takes one again for the next step."""
+    run_id = runs.started(model=hanging)
+    assert runs.wait(run_id, until=("processing_remote",))["status"] == "processing_remote"
+    with app.app_context():
+        assert db.engine.pool.checkedout() == 0
