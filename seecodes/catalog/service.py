@@ -48,7 +48,7 @@ def get_model(model_id: str) -> CatalogModel:
 
 
 def unknown_model(model_id: str) -> Invalid:
-    """The 400 for a model that is not in the catalog or not enabled."""
+    """The 422 for a model that is not in the catalog or not enabled."""
     return Invalid(f"Unknown model {model_id!r}.", errors={"model": [f"Unknown model {model_id!r}."]})
 
 

@@ -10,8 +10,7 @@ job, never uses it itself, and hands it to the horse it forks next:
   connections (nothing to read on the socket; a ping if it has been idle for long); a spare that fails the
   check is closed and the horse connects as before;
 - in the worker, the spare's socket descriptor is first pointed at /dev/null and then the connection object
-  is closed, so closing it cannot tell the server goodbye on the horse's behalf.
-
+  is closed, so closing it cannot tell the server goodbye on the horse's behalf;
 - before handing it over, the worker warms the spare's server backend (`warm`, for runs
   seecodes.runs.recorder.warm_backend: the job's statements for a run that does not exist, rolled back), so
   that the horse's first statements do not pay for a cold backend's catalog lookups.

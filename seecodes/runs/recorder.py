@@ -3,14 +3,13 @@
 Two recorders with one meaning (tests/runs run the job on both):
 
 - `SessionRecorder`, through the ORM session like every other writer: SQLite (the embedded default).
-- `StatementRecorder`, on PostgreSQL: each step is one statement in autocommit on a pooled raw connection (in a work
-  horse, the connection the worker opened before the fork, seecodes.runs.horse_db), held from step to step
-  and given back while the provider works. A status change, its log
-  line and, at success, the token counts on the usage row travel together in data-modifying CTEs, so a run's
-  own database work on its critical path is four round trips instead of sixteen (BEGIN, each statement,
-  SET LOCAL, COMMIT), and the statements are compiled once per worker process, before the fork, so that a
-  work horse neither builds SQLAlchemy statements nor touches the ORM's machinery (every page a fresh fork
-  writes to is copied first).
+- `StatementRecorder`, on PostgreSQL: each step is one statement in autocommit on a pooled raw connection
+  (in a work horse, the connection the worker opened before the fork, seecodes.runs.horse_db), held from
+  step to step and given back while the provider works. A status change, its log line and, at success, the
+  token counts on the usage row travel together in data-modifying CTEs, so a run's own database work on its
+  critical path is four round trips instead of sixteen (BEGIN, each statement, SET LOCAL, COMMIT), and the
+  statements are compiled once per worker process, before the fork, so that a work horse neither builds
+  SQLAlchemy statements nor touches the ORM's machinery (every page a fresh fork writes to is copied first).
 
 Both keep the commit rules of `state`: progress markers (in_process, processing_remote, a provider's note)
 commit without waiting for the WAL flush, success commits synchronously and flushes every marker before it.
