@@ -1,5 +1,6 @@
 """The credential hot paths: one statement per read, no commit for reads, the count kept on the installation
 row, and the guarantees they must keep (refusals consume nothing, the token's news is still recorded)."""
+import threading
 from contextlib import contextmanager
 
 import pytest
@@ -22,16 +23,21 @@ def bearer(permit):
 
 @contextmanager
 def sql_log(app):
-    """Statements sent and commits made on the app's engine while the block runs."""
+    """Statements sent and commits made on the app's engine by this thread while the block runs (the test
+    client serves the request in it; a run that an earlier test started may still be working in the embedded
+    executor's thread on the same engine)."""
     seen = {"statements": [], "commits": 0}
     with app.app_context():
         engine = db.engine
+    this_thread = threading.get_ident()
 
     def on_statement(_conn, _cursor, statement, _params, _context, _many):
-        seen["statements"].append(statement)
+        if threading.get_ident() == this_thread:
+            seen["statements"].append(statement)
 
     def on_commit(_conn):
-        seen["commits"] += 1
+        if threading.get_ident() == this_thread:
+            seen["commits"] += 1
 
     event.listen(engine, "before_cursor_execute", on_statement)
     event.listen(engine, "commit", on_commit)
@@ -86,10 +92,11 @@ def orm_flushes(app):
     """ORM unit-of-work flushes while the block runs (each builds and sorts the session's pending objects)."""
     from sqlalchemy.orm import Session
 
-    flushes = []
+    flushes, this_thread = [], threading.get_ident()  # as sql_log: only this thread's
 
     def on_flush(session, _context, _instances):
-        flushes.append([type(obj).__name__ for obj in session.new] + [type(obj).__name__ for obj in session.dirty])
+        if threading.get_ident() == this_thread:
+            flushes.append([type(obj).__name__ for obj in session.new] + [type(obj).__name__ for obj in session.dirty])
 
     event.listen(Session, "before_flush", on_flush)
     try:
