@@ -73,16 +73,18 @@ def warm_up(app) -> None:
     with app.app_context():
         configure_mappers()
         storage.get(app)
-        if db.engine.dialect.name == "postgresql":
+        statements = db.engine.dialect.name == "postgresql"
+        if statements:  # the horse records its steps with these (recorder.StatementRecorder)
             recorder.compile_statements(db.engine.dialect)
         try:
-            db.session.execute(select(Run.status).where(Run.id == nobody)).all()
-            state.claim(nobody, "warm-up")
-            state.move(nobody, IN_PROCESS, PROCESSING_REMOTE)
-            state.move(nobody, PROCESSING_REMOTE, SUCCEEDED, output_key="", result_zip_key="", input_tokens=0,
-                       output_tokens=0, finished_at=moment)
-            state.heartbeat(nobody)
-            state.log_text(nobody)
+            if not statements:  # recorder.SessionRecorder's
+                db.session.execute(select(Run.status).where(Run.id == nobody)).all()
+                state.claim(nobody, "warm-up")
+                state.move(nobody, IN_PROCESS, PROCESSING_REMOTE)
+                state.move(nobody, PROCESSING_REMOTE, SUCCEEDED, output_key="", result_zip_key="", input_tokens=0,
+                           output_tokens=0, finished_at=moment)
+                state.log_text(nobody)
+            state.heartbeat(nobody)  # the heartbeat thread and a failure's log line use the session everywhere
             with db.session.begin_nested():
                 state.log(nobody, "warm-up")  # refused by the foreign key, compiled all the same
         except IntegrityError:

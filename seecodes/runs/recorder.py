@@ -17,7 +17,7 @@ commit without waiting for the WAL flush, success commits synchronously and flus
 from collections import namedtuple
 
 import psycopg
-from sqlalchemy import DateTime, Integer, String, Text, bindparam, func, insert, select, true, update
+from sqlalchemy import Integer, String, bindparam, func, insert, select, true, update
 from sqlalchemy.exc import DBAPIError
 
 from .. import clock, prometheus
@@ -25,15 +25,14 @@ from ..credits import service as credits
 from ..credits.models import UsageRow
 from ..extensions import db
 from . import state
+from .state import logged_cte, moved_statement
 from .models import IN_PROCESS, PROCESSING_REMOTE, QUEUED, SUCCEEDED
 
 RUNS, LOG_LINES, MODELS, USAGE = state.RUNS, state.LOG_LINES, state.MODELS, UsageRow.__table__
 # What the claim answers (the columns of state.claim's row); a class made once, not per result by psycopg.
 ClaimedRun = namedtuple("ClaimedRun", "model_id files user_prompt estimated_input_tokens provider provider_config")
 LogRow = namedtuple("LogRow", "logged_at line")
-# Typed binds (a bind in a SELECT list has no column to take its type from); none is named like a column.
-THE_RUN, MOMENT, LOG_LINE = (bindparam("the_run", type_=String()), bindparam("moment", type_=DateTime()),
-                             bindparam("log_line", type_=Text()))
+THE_RUN, MOMENT, LOG_LINE = state.THE_RUN, state.MOMENT, state.LOG_LINE
 
 
 def recorder():
@@ -105,33 +104,22 @@ def _async_commit():
     return select(func.set_config("synchronous_commit", "off", True).label("setting")).cte("async_commit")
 
 
-def _logged(source):
-    """INSERT the log line of the moved row (none when nothing moved)."""
-    return insert(LOG_LINES).from_select(
-        ["run_id", "logged_at", "line"], select(source.c.id, MOMENT, LOG_LINE)
-    ).cte("logged")
-
-
-def _moved(source: str, target: str, **values):
-    return (update(RUNS).where(RUNS.c.id == THE_RUN, RUNS.c.status == source)
-            .values(status=target, updated_at=MOMENT, **values))
-
-
 def _claim():
-    claimed = _moved(QUEUED, IN_PROCESS, started_at=MOMENT, heartbeat_at=MOMENT, attempts=RUNS.c.attempts + 1) \
+    claimed = moved_statement(QUEUED, IN_PROCESS, started_at=MOMENT, heartbeat_at=MOMENT,
+                              attempts=RUNS.c.attempts + 1) \
         .returning(RUNS.c.id, RUNS.c.model_id, RUNS.c.files, RUNS.c.user_prompt, RUNS.c.estimated_input_tokens) \
         .cte("claimed")
     marker = _async_commit()
     return (select(claimed.c.model_id, claimed.c.files, claimed.c.user_prompt, claimed.c.estimated_input_tokens,
                    MODELS.c.provider, MODELS.c.provider_config)
             .select_from(claimed.join(marker, true()).outerjoin(MODELS, MODELS.c.id == claimed.c.model_id))
-            .add_cte(_logged(claimed)))
+            .add_cte(logged_cte(claimed)))
 
 
 def _start_remote():
-    moved = _moved(IN_PROCESS, PROCESSING_REMOTE).returning(RUNS.c.id).cte("moved")
+    moved = moved_statement(IN_PROCESS, PROCESSING_REMOTE).returning(RUNS.c.id).cte("moved")
     marker = _async_commit()
-    return select(moved.c.id).select_from(moved.join(marker, true())).add_cte(_logged(moved))
+    return select(moved.c.id).select_from(moved.join(marker, true())).add_cte(logged_cte(moved))
 
 
 def _note():
@@ -143,13 +131,13 @@ def _note():
 def _succeed():
     input_tokens, output_tokens = (bindparam("input_token_count", type_=Integer()),
                                    bindparam("output_token_count", type_=Integer()))
-    moved = _moved(PROCESSING_REMOTE, SUCCEEDED, output_key=bindparam("output_key_value", type_=String()),
-                   result_zip_key=bindparam("result_zip_key_value", type_=String()), input_tokens=input_tokens,
-                   output_tokens=output_tokens, finished_at=MOMENT) \
+    moved = moved_statement(PROCESSING_REMOTE, SUCCEEDED, output_key=bindparam("output_key_value", type_=String()),
+                            result_zip_key=bindparam("result_zip_key_value", type_=String()),
+                            input_tokens=input_tokens, output_tokens=output_tokens, finished_at=MOMENT) \
         .returning(RUNS.c.id).cte("moved")
     tokens = (update(USAGE).where(USAGE.c.run_id.in_(select(moved.c.id)), USAGE.c.type == "task_run")
               .values(input_tokens=input_tokens, output_tokens=output_tokens).cte("tokens"))
-    return select(moved.c.id).add_cte(tokens).add_cte(_logged(moved))
+    return select(moved.c.id).add_cte(tokens).add_cte(logged_cte(moved))
 
 
 def _log_lines():

@@ -36,50 +36,65 @@ def move(run_id: str, sources: tuple[str, ...] | str, target: str, *conditions, 
     return result.rowcount == 1
 
 
+# --- single statements (PostgreSQL: data-modifying CTEs) ----------------------------------------------------
+# Typed binds (a bind in a SELECT list has no column to take its type from); none is named like a column, since
+# in an UPDATE SQLAlchemy would take a same-named bind for a SET value.
+THE_RUN, MOMENT, LOG_LINE = (bindparam("the_run", type_=String()), bindparam("moment", type_=DateTime()),
+                             bindparam("log_line", type_=Text()))
+
+
+def moved_statement(source: str, target: str, **values):
+    """UPDATE the run THE_RUN from `source` to `target` at MOMENT (for a CTE: add .returning(...))."""
+    assert rules.can_move(source, target), (source, target)
+    return (update(RUNS).where(RUNS.c.id == THE_RUN, RUNS.c.status == source)
+            .values(status=target, updated_at=MOMENT, **values))
+
+
+def logged_cte(moved, selectable=None):
+    """INSERT the log line LOG_LINE at MOMENT for the row of the `moved` CTE (none when nothing moved), read from
+    `selectable` (default: `moved` itself)."""
+    return insert(LOG_LINES).from_select(
+        ["run_id", "logged_at", "line"], select(moved.c.id, MOMENT, LOG_LINE).select_from(
+            moved if selectable is None else selectable)
+    ).cte("logged")
+
+
 def _queue_debited_statement():
     """initialized -> queued, the debit, its usage row and the log line as one statement (PostgreSQL): each part
     happens only with the others (the debit only for a run that moved, the usage row and the log line only
     with the debit); answers whether the run moved, whether the debit was taken, and the credits available
-    before it. Built once per process; bind names differ from column names (see request_keys)."""
-    moment, price = bindparam("moment", type_=DateTime()), bindparam("price", type_=Integer())
-    moved = (update(RUNS).where(RUNS.c.id == bindparam("the_run", type_=String()), RUNS.c.status == INITIALIZED)
-             .values(status=QUEUED, updated_at=moment, queued_at=moment, heartbeat_at=moment, estimated_credits=price,
-                     user_prompt=bindparam("prompt", type_=Text()),
-                     estimated_input_tokens=bindparam("tokens", type_=Integer()),
-                     request_id=bindparam("request", type_=String()))
+    before it."""
+    price = bindparam("price", type_=Integer())
+    moved = (moved_statement(INITIALIZED, QUEUED, queued_at=MOMENT, heartbeat_at=MOMENT, estimated_credits=price,
+                             user_prompt=bindparam("prompt", type_=Text()),
+                             estimated_input_tokens=bindparam("tokens", type_=Integer()),
+                             request_id=bindparam("request", type_=String()))
              .returning(RUNS.c.id, RUNS.c.installation_pk, RUNS.c.project_id, RUNS.c.task_id, RUNS.c.user_account_id)
              .cte("moved"))
     debited = (update(INSTALLATIONS)
                .where(INSTALLATIONS.c.id.in_(select(moved.c.installation_pk)), INSTALLATIONS.c.credits >= price)
-               .values(credits=INSTALLATIONS.c.credits - price, updated_at=moment)
+               .values(credits=INSTALLATIONS.c.credits - price, updated_at=MOMENT)
                .returning(INSTALLATIONS.c.id).cte("debited"))
     charged = moved.join(debited, debited.c.id == moved.c.installation_pk)
     usage = insert(USAGE).from_select(
         ["installation_pk", "type", "run_id", "project_id", "task_id", "user_account_id", "credits", "created_at"],
         select(debited.c.id, literal("task_run"), moved.c.id, moved.c.project_id, moved.c.task_id,
-               moved.c.user_account_id, price, moment).select_from(charged),
+               moved.c.user_account_id, price, MOMENT).select_from(charged),
     ).cte("usage")
-    logged = insert(LOG_LINES).from_select(
-        ["run_id", "logged_at", "line"],
-        select(moved.c.id, moment, bindparam("log_line", type_=Text())).select_from(charged),
-    ).cte("logged")
     return select(
         select(func.count()).select_from(moved).scalar_subquery().label("moved"),
         select(func.count()).select_from(debited).scalar_subquery().label("debited"),
         select(INSTALLATIONS.c.credits).where(INSTALLATIONS.c.id == bindparam("installation", type_=Integer()))
         .scalar_subquery().label("available"),
-    ).add_cte(usage).add_cte(logged)
+    ).add_cte(usage).add_cte(logged_cte(moved, charged))
 
 
-_QUEUE_DEBITED = None
+_QUEUE_DEBITED = _queue_debited_statement()
 
 
 def queue_debited(run_id: str, installation_pk: int, price: int, line: str, **values):
     """PostgreSQL's start in one round trip, in the caller's transaction (see _queue_debited_statement); answers
     (moved, debited, available). The caller rolls back unless both are true."""
-    global _QUEUE_DEBITED
-    if _QUEUE_DEBITED is None:
-        _QUEUE_DEBITED = _queue_debited_statement()
     row = db.session.execute(_QUEUE_DEBITED, {
         "the_run": run_id, "installation": installation_pk, "price": price, "moment": clock.now(),
         "prompt": values.get("user_prompt"), "tokens": values.get("estimated_input_tokens"),
