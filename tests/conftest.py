@@ -120,18 +120,34 @@ def pg_schema(forge_keys, tmp_path_factory):
     return PG_URL
 
 
-def _truncate_pg(url: str):
+def _truncate_pg(url: str, attempts: int = 5):
+    """Empty every table. The session's RQ worker warms its next horse's connection whenever it is idle (the
+    job's statements for a run that does not exist, rolled back: seecodes/runs/horse_db.py), which takes share
+    locks in another order than TRUNCATE's exclusive ones; PostgreSQL then aborts one side as a deadlock. The
+    warm-up closes a spare that failed, so the TRUNCATE is simply tried again."""
+    from psycopg.errors import DeadlockDetected, LockNotAvailable
+    from sqlalchemy.exc import OperationalError
+
     engine = create_engine(url)
-    with engine.begin() as connection:
-        tables = [
-            row[0]
-            for row in connection.execute(
-                text("SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'alembic_version'")
-            )
-        ]
-        if tables:
-            connection.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
-    engine.dispose()
+    try:
+        for attempt in range(attempts):
+            try:
+                with engine.begin() as connection:
+                    connection.execute(text("SET LOCAL lock_timeout = '5s'"))
+                    tables = [
+                        row[0]
+                        for row in connection.execute(text(
+                            "SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
+                            "AND tablename <> 'alembic_version' ORDER BY tablename"))
+                    ]
+                    if tables:
+                        connection.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+                return
+            except OperationalError as error:
+                if attempt + 1 == attempts or not isinstance(error.orig, (DeadlockDetected, LockNotAvailable)):
+                    raise
+    finally:
+        engine.dispose()
 
 
 @pytest.fixture(scope="session")
@@ -200,7 +216,7 @@ def app(backend, tmp_path, forge_keys, request, app_overrides):
     clock.reset()
     if backend == "production":
         # No job of this test may outlive its rows (the next test truncates them).
-        wait_until_idle(request.getfixturevalue("redis_db"))
+        assert wait_until_idle(request.getfixturevalue("redis_db")), "a run's job outlived its test"
     with application.app_context():
         db.session.remove()
         db.engine.dispose()
