@@ -5,7 +5,7 @@ from sqlalchemy import select
 
 from seecodes.extensions import db
 from seecodes.runs import jobs, recorder, state
-from seecodes.runs.models import INITIALIZED, IN_PROCESS, QUEUED, SUCCEEDED, Run
+from seecodes.runs.models import IN_PROCESS, INITIALIZED, QUEUED, SUCCEEDED, Run
 
 from ..helpers import pool_for, race
 
