@@ -17,6 +17,7 @@ HTTP_CODES = {
     410: "gone",
     413: "payload_too_large",
     415: "unsupported_media_type",
+    416: "range_not_satisfiable",
     422: "validation_failed",
     429: "rate_limited",
     500: "internal_error",

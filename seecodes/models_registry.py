@@ -12,5 +12,6 @@ from .progress import models as progress_models  # noqa: F401
 from .activity import models as activity_models  # noqa: F401
 from .metrics import models as metrics_models  # noqa: F401
 from .indexes import models as indexes_models  # noqa: F401
+from .idempotency import models as idempotency_models  # noqa: F401
 from . import ratelimit as ratelimit_models  # noqa: F401
 from . import retention  # noqa: F401  (the indexes that retention pruning reads by)

@@ -177,4 +177,8 @@ CONTRACT_ROUTES = {
     ("GET", "/v1/models"),
     ("POST", "/v1/projects/{projectId}/indexes/query"),
     ("POST", "/v1/projects/{projectId}/indexes/upsert"),
+}# What DESIGN.md ("Beyond the contract") adds to the 24 route-methods.
+BEYOND_THE_CONTRACT_ROUTES = {
+    ("POST", "/v1/tasks/{runId}/cancel"),
 }
+

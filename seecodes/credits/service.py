@@ -65,6 +65,13 @@ def refund(run_id: str) -> bool:
     return True
 
 
+def refunded(run_id: str) -> int:
+    """Credits given back for the run (its refund row; 0 when none)."""
+    return db.session.execute(
+        select(UsageRow.credits).where(UsageRow.run_id == run_id, UsageRow.type == "refund")
+    ).scalar_one_or_none() or 0
+
+
 def record_tokens(run_id: str, input_tokens: int, output_tokens: int) -> None:
     """The provider's actual counts on the run's debit row, in the caller's transaction."""
     db.session.execute(update(UsageRow).where(UsageRow.run_id == run_id, UsageRow.type == "task_run")

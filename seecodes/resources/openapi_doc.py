@@ -27,6 +27,8 @@ _KEY = {401: _FORGE[401] + ["request_key_missing", "request_key_unknown", "reque
 _PERMIT = {401: ["credential_missing", "permit_invalid", "permit_expired", "permit_revoked"],
            403: ["permit_binding_mismatch", "installation_inactive"], **_DOWN}
 _RUN = {404: ["run_not_found"]}
+# Idempotency-Key on init, start and cancel (seecodes/idempotency).
+_IDEMPOTENT = {409: ["idempotency_key_in_use"], 422: ["idempotency_key_invalid", "idempotency_key_reused"]}
 
 ERROR_DESCRIPTIONS = {
     400: "The body is not JSON or cannot be parsed",
@@ -38,6 +40,7 @@ ERROR_DESCRIPTIONS = {
     410: "Gone",
     413: "Body or input too large",
     415: "The body is not application/json",
+    416: "Range not satisfiable: nothing at or after that byte (Content-Range gives the length)",
     422: "Validation failed: `errors` maps each field to its messages",
     429: "Rate limited: retry after Retry-After seconds",
     503: "A backing service (database, Redis, storage or queue) is unavailable; nothing was changed",
@@ -64,9 +67,10 @@ def _merge(*tables: dict) -> dict:
 
 
 def _op(operation_id, security, errors=None, *, request=None, response=None, headers=None, cache=False,
-        links=None, next_key="required"):
-    return {"operationId": operation_id, "security": security, "errors": errors or {}, "request": request,
-            "response": response, "headers": headers or {}, "cache": cache, "links": links or {},
+        links=None, next_key="required", idempotent=False):
+    return {"operationId": operation_id, "security": security, "errors": _merge(errors or {}, _IDEMPOTENT)
+            if idempotent else errors or {}, "request": request, "response": response, "headers": headers or {},
+            "cache": cache, "links": links or {}, "idempotent": idempotent,
             "next_key": next_key if security is not PUBLIC and JIRA[0] in security else None}
 
 
@@ -118,20 +122,24 @@ OPERATIONS = {
         "getTaskProgress", PERMIT + JIRA, _merge(_PERMIT, _KEY, _QUERY), response=ex.PROGRESS,
         next_key="optional"),
     ("post", "/v1/tasks/init"): _op(
-        "initRun", PERMIT, _merge(_PERMIT, _BODY), request=ex.INIT_BODY, response=ex.INIT,
-        links={op: _run_link(op) for op in ("startRun", "getRun", "getRunOutput", "getRunLogs")}),
+        "initRun", PERMIT, _merge(_PERMIT, _BODY), request=ex.INIT_BODY, response=ex.INIT, idempotent=True,
+        links={op: _run_link(op) for op in ("startRun", "getRun", "getRunOutput", "getRunLogs", "cancelRun")}),
     ("post", "/v1/tasks/{runId}/start"): _op(
         "startRun", PERMIT, _merge(_PERMIT, _BODY, _RUN, {
             402: ["insufficient_credits"], 409: ["uploads_incomplete", "run_already_started"],
             413: ["input_exceeds_context", "upload_too_large"], 503: ["queue_unavailable", "storage_unavailable"]}),
-        request=ex.START_BODY, response=ex.START,
-        links={op: _run_link(op) for op in ("getRun", "getRunOutput", "getRunLogs")}),
+        request=ex.START_BODY, response=ex.START, idempotent=True,
+        links={op: _run_link(op) for op in ("getRun", "getRunOutput", "getRunLogs", "cancelRun")}),
+    ("post", "/v1/tasks/{runId}/cancel"): _op(
+        "cancelRun", PERMIT, _merge(_PERMIT, _RUN, {409: ["run_already_settled"]}), response=ex.CANCEL,
+        idempotent=True, links={"getRun": _run_link("getRun")}),
     ("get", "/v1/tasks/{runId}"): _op("getRun", PERMIT, _merge(_PERMIT, _RUN, {503: ["storage_unavailable"]}),
-                                      response=ex.RUN_STATUS),
+                                      response=ex.RUN_STATUS, headers={"ETag": "ETag", "Retry-After": "PollAfter"}),
     ("get", "/v1/tasks/{runId}/output"): _op(
         "getRunOutput", PERMIT, _merge(_PERMIT, _RUN, {409: ["run_not_succeeded"], 503: ["storage_unavailable"]}),
         cache=True),
-    ("get", "/v1/tasks/{runId}/logs"): _op("getRunLogs", PERMIT, _merge(_PERMIT, _RUN), cache=True),
+    ("get", "/v1/tasks/{runId}/logs"): _op("getRunLogs", PERMIT, _merge(_PERMIT, _RUN, {
+        416: ["range_not_satisfiable"]}), cache=True, headers={"ETag": "ETag"}),
     ("post", "/v1/tasks/activity-snapshot"): _op("saveActivitySnapshot", PERMIT, _merge(_PERMIT, _BODY),
                                                  request=ex.ACTIVITY_BODY, response=ex.ACTIVITY),
     ("get", "/v1/jira/usage"): _op("getUsage", JIRA, _merge(_KEY, _QUERY), response=ex.USAGE),
@@ -164,9 +172,22 @@ HEADERS = {
     "CSP": {"description": "`default-src 'none'` with a nonce for the page's own script; `frame-ancestors 'none'`.",
             "schema": {"type": "string"}},
     "ReferrerPolicy": {"description": "`no-referrer`", "schema": {"type": "string"}, "example": "no-referrer"},
+    "ETag": {"description": "Validator of this answer: send it back as If-None-Match to get 304 while nothing "
+                            "changed.", "schema": {"type": "string"}, "example": 'W/"s-3f9c0b1e2d4a5b6c"'},
+    "PollAfter": {"description": "While the run works: seconds to wait before polling again.",
+                  "schema": {"type": "integer", "minimum": 0}, "example": 2},
+    "IdempotentReplayed": {"description": "`true` when this is the stored answer to an earlier request with the "
+                                          "same Idempotency-Key.", "schema": {"type": "string"}, "example": "true"},
 }
 
 PARAMETERS = {
+    "IdempotencyKey": {"name": "Idempotency-Key", "in": "header", "required": False,
+                       "description": "Any unique string (a UUID): a retry with the same key and the same request "
+                                      "within 24 h answers the first answer again instead of doing the work twice; "
+                                      "the same key with another request is a 422 `idempotency_key_reused`. Only "
+                                      "successful answers are kept: a refused request may be retried as is.",
+                       "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[!-~]+$"},
+                       "example": "5f0c6a52-8d9e-4a2b-b1c3-9e7d6f5a4b3c"},
     "JiraRequestKey": {"name": REQUEST_KEY_HEADER, "in": "header", "required": True,
                        "description": "The chain's current single-use request key.",
                        "schema": {"type": "string", "maxLength": 256}, "example": "sc_jira_req_…"},
@@ -264,10 +285,12 @@ def _finish_operation(path: str, method: str, operation: dict, spec: dict) -> No
     if spec["next_key"]:
         reference = "JiraRequestKey" if spec["next_key"] == "required" else "JiraRequestKeyOptional"
         operation.setdefault("parameters", []).insert(0, deepcopy(PARAMETERS[reference]))
+    if spec["idempotent"]:
+        operation.setdefault("parameters", []).append(deepcopy(PARAMETERS["IdempotencyKey"]))
     if spec["request"] is not None and "requestBody" in operation:
         operation["requestBody"]["content"]["application/json"]["example"] = spec["request"]
     for code, response in responses.items():
-        if not code.startswith("2"):
+        if not code.startswith(("2", "3")):
             continue
         headers = response.setdefault("headers", {})
         headers["X-Request-ID"] = {"$ref": "#/components/headers/RequestId"}
@@ -279,13 +302,15 @@ def _finish_operation(path: str, method: str, operation: dict, spec: dict) -> No
                 if not required else {**HEADERS["NextRequestKeyExpiresAt"], "required": True}
         if spec["cache"]:
             headers["Cache-Control"] = {"$ref": "#/components/headers/CacheControl"}
+        if spec["idempotent"]:
+            headers["Idempotent-Replayed"] = {"$ref": "#/components/headers/IdempotentReplayed"}
         for name, component in spec["headers"].items():
             headers[name] = {"$ref": f"#/components/headers/{component}"}
         if spec["response"] is not None:
             content = response.get("content", {}).get("application/json")
             if content is not None:
                 content["example"] = spec["response"]
-        if spec["links"]:
+        if spec["links"] and code.startswith("2"):
             response["links"] = deepcopy(spec["links"])
     for parameter in operation.get("parameters", []):
         if parameter.get("name") in _HINT_FIELDS and parameter.get("in") == "query":

@@ -101,3 +101,5 @@ ERROR_DETAILS = {
     "rate_limited": "Too many attempts; retry in 30 seconds.",
     "Context not found": "No Jira-side context was stored with this task.",
 }
+
+CANCEL = {"ok": True, "runId": "run_3f9c0b1e2d4a5b6c7d8e9f00", "status": "cancelled", "refundedCredits": 37}

@@ -3,15 +3,17 @@ from ..extensions import db
 from ..models_base import BigIntPK, utcnow
 
 # initialized (created by init, waiting for uploads) -> queued -> in_process -> processing_remote
-# -> succeeded | failed
+# -> succeeded | failed; any status before a final one -> cancelled (POST /v1/tasks/{runId}/cancel)
 INITIALIZED = "initialized"
 QUEUED = "queued"
 IN_PROCESS = "in_process"
 PROCESSING_REMOTE = "processing_remote"
 SUCCEEDED = "succeeded"
 FAILED = "failed"
-FINAL_STATUSES = (SUCCEEDED, FAILED)
+CANCELLED = "cancelled"
+FINAL_STATUSES = (SUCCEEDED, FAILED, CANCELLED)
 ACTIVE_STATUSES = (QUEUED, IN_PROCESS, PROCESSING_REMOTE)
+CANCELLABLE_STATUSES = (INITIALIZED,) + ACTIVE_STATUSES
 
 
 class Run(db.Model):

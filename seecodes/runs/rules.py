@@ -1,7 +1,7 @@
 """Run rules that know nothing of HTTP or storage: file names, the token estimator, pricing, transitions."""
 import math
 
-from .models import FAILED, IN_PROCESS, INITIALIZED, PROCESSING_REMOTE, QUEUED, SUCCEEDED
+from .models import CANCELLED, FAILED, IN_PROCESS, INITIALIZED, PROCESSING_REMOTE, QUEUED, SUCCEEDED
 
 MAX_FILES = 20
 # Counted in UTF-8 bytes, as file systems (255 bytes per name) and S3 keys (1,024 bytes, of which the prefix
@@ -16,13 +16,16 @@ BYTES_PER_TOKEN = 4
 FILE_HEADER_TOKENS = 8
 PROMPT_OVERHEAD_TOKENS = 32
 
+# A user may cancel a run in any status before a final one (the cancel settles it at once; a job still working on
+# it finds its next conditional transition refused and stops).
 TRANSITIONS = {
-    INITIALIZED: {QUEUED},
-    QUEUED: {IN_PROCESS, FAILED},
-    IN_PROCESS: {PROCESSING_REMOTE, FAILED},
-    PROCESSING_REMOTE: {SUCCEEDED, FAILED},
+    INITIALIZED: {QUEUED, CANCELLED},
+    QUEUED: {IN_PROCESS, FAILED, CANCELLED},
+    IN_PROCESS: {PROCESSING_REMOTE, FAILED, CANCELLED},
+    PROCESSING_REMOTE: {SUCCEEDED, FAILED, CANCELLED},
     SUCCEEDED: set(),
     FAILED: set(),
+    CANCELLED: set(),
 }
 
 

@@ -1,7 +1,9 @@
 """Run life cycle as the API sees it: init, start (estimate, debit, queue), status, output and logs."""
 import re
 
-from sqlalchemy import DateTime, Integer, String, and_, bindparam, insert, literal, select
+import hashlib
+
+from sqlalchemy import DateTime, Integer, String, and_, bindparam, func, insert, literal, select
 
 from .. import clock, ids, readonly, storage
 from ..catalog import service as catalog
@@ -13,7 +15,7 @@ from ..permits import service as permits
 from ..permits.service import Binding
 from ..storage import keys
 from . import dispatch, rules, state
-from .models import INITIALIZED, QUEUED, SUCCEEDED, Run
+from .models import ACTIVE_STATUSES, CANCELLABLE_STATUSES, CANCELLED, INITIALIZED, QUEUED, SUCCEEDED, Run
 from .settings import setting
 
 RUN_ID = re.compile(r"^run_[0-9a-f]{24}$")
@@ -103,6 +105,10 @@ STATUS_WITH_PERMIT = _with_permit(RUNS.c.status.label("run_status"), RUNS.c.upda
                                   RUNS.c.error.label("run_error"), RUNS.c.result_zip_key.label("run_result_zip_key"))
 OUTPUT_WITH_PERMIT = _with_permit(RUNS.c.status.label("run_status"), RUNS.c.output_key.label("run_output_key"))
 RUN_WITH_PERMIT = _with_permit()
+# GET …/logs: the newest line's id comes with the permit check, so an unchanged log is a 304 without reading it.
+LOGS_WITH_PERMIT = _with_permit(
+    select(func.max(state.LOG_LINES.c.id)).where(state.LOG_LINES.c.run_id == RUNS.c.id)
+    .scalar_subquery().label("run_last_log_id"))
 
 
 def run_id_from_read(binding: Binding, read) -> str:
@@ -118,6 +124,30 @@ def status_from_read(binding: Binding, read) -> dict:
     """The status document from the row of STATUS_WITH_PERMIT."""
     run_id_from_read(binding, read)
     return _status(read.run_status, read.run_updated_at, read.run_error, read.run_result_zip_key)
+
+
+def status_etag(binding: Binding, read) -> str:
+    """The status document's validator, from the row alone (no answer built): it changes with every transition.
+    A succeeded run's answer carries a presigned URL, so its tag also turns over every half URL lifetime: a
+    client that keeps its answer on 304 never holds a URL about to expire."""
+    run_id_from_read(binding, read)
+    parts = [read.run_id, read.run_status, clock.iso(read.run_updated_at, micro=True), read.run_error or "",
+             read.run_result_zip_key or ""]
+    if read.run_status == SUCCEEDED and read.run_result_zip_key:
+        parts.append(str(clock.epoch(clock.now()) // max(1, setting("SEECODES_STORAGE_URL_TTL_SECONDS") // 2)))
+    return "s-" + hashlib.sha256("\n".join(parts).encode("utf-8")).hexdigest()[:32]
+
+
+def logs_etag(binding: Binding, read) -> str:
+    """The log's validator: lines are only ever appended, so the newest line's id names the whole text."""
+    run_id = run_id_from_read(binding, read)
+    return f"l-{run_id}-{read.run_last_log_id or 0}"
+
+
+def poll_after(status: str) -> int | None:
+    """Seconds a poller should wait before asking again (Retry-After), while the run is working; None once it
+    settled or while it waits for its start."""
+    return setting("SEECODES_POLL_INTERVAL_SECONDS") if status in ACTIVE_STATUSES else None
 
 
 def output_from_read(binding: Binding, read) -> str:
@@ -220,3 +250,17 @@ def _output(status: str, output_key: str | None) -> str:
 
 
 log_text = state.log_text  # the one formatter of run logs lives with the run's state
+
+
+def cancel_run(binding: Binding, run_id: str) -> dict:
+    """Cancel the run in the caller's transaction: settled at once as cancelled with its debit refunded, whatever
+    it was doing (a job still working on it stops at its next step). Cancelling a cancelled run answers the same
+    again; a run that succeeded or failed is a 409."""
+    run, _ = find_run(binding, run_id)
+    if run.status in CANCELLABLE_STATUSES:
+        state.cancel(run.id)  # False when another actor settled it since find_run: the status below says who
+    status = db.session.execute(select(RUNS.c.status).where(RUNS.c.id == run.id)).scalar_one()
+    if status != CANCELLED:
+        raise Conflict(f"This run has already settled (status {status}); there is nothing to cancel.",
+                       code="run_already_settled", runStatus=status)
+    return {"runId": run.id, "status": CANCELLED, "refundedCredits": credits.refunded(run.id)}

@@ -26,6 +26,8 @@ DEFAULTS = {
     # Lifetime of presigned / signed storage URLs.
     "SEECODES_STORAGE_URL_TTL_SECONDS": 3600,
     "SEECODES_MAX_UPLOAD_BYTES": 10 * 1024 * 1024,
+    # Retry-After of a status poll while the run works (GET /v1/tasks/{runId}).
+    "SEECODES_POLL_INTERVAL_SECONDS": 2,
 }
 
 

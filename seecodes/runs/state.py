@@ -8,7 +8,8 @@ from ..credits.models import UsageRow
 from ..installations.models import Installation
 from ..extensions import db
 from . import rules
-from .models import ACTIVE_STATUSES, FAILED, IN_PROCESS, INITIALIZED, QUEUED, Run, RunLogLine
+from .models import (ACTIVE_STATUSES, CANCELLABLE_STATUSES, CANCELLED, FAILED, IN_PROCESS, INITIALIZED, QUEUED, Run,
+                     RunLogLine)
 
 MAX_ERROR_CHARS = 2000
 # Core tables, not ORM entities: these statements run in freshly forked work horses, where the ORM's
@@ -131,12 +132,24 @@ def _of_model(column):
 
 def fail(run_id: str, error: str, sources=ACTIVE_STATUSES, *conditions) -> bool:
     """Mark the run failed and refund its debit, once; False when another actor settled it first."""
-    moment = clock.now()
-    failed = move(run_id, sources, FAILED, *conditions, error=error[:MAX_ERROR_CHARS], finished_at=moment)
-    if failed:
+    return _settle_refunded(run_id, sources, FAILED, f"failed: {error}", *conditions,
+                            error=error[:MAX_ERROR_CHARS])
+
+
+def cancel(run_id: str) -> bool:
+    """The user's cancel: any status before a final one -> cancelled, its whole debit refunded (the output is never
+    delivered), once; False when the run had already settled (succeeded, failed or cancelled by someone else)."""
+    return _settle_refunded(run_id, CANCELLABLE_STATUSES, CANCELLED, "cancelled by the user")
+
+
+def _settle_refunded(run_id: str, sources, target: str, line: str, *conditions, **values) -> bool:
+    """The one way a run ends without its output: the conditional move (so exactly one of the worker, the reaper
+    and a cancel settles it), the refund of its debit and the log line, in the caller's transaction."""
+    settled = move(run_id, sources, target, *conditions, finished_at=clock.now(), **values)
+    if settled:
         refunded = credits.refund(run_id)
-        log(run_id, f"failed: {error}" + ("; credits refunded" if refunded else ""))
-    return failed
+        log(run_id, line + ("; credits refunded" if refunded else ""))
+    return settled
 
 
 def log(run_id: str, *lines: str) -> None:

@@ -131,6 +131,9 @@ def _repair(harness: Harness, operation_id: str, case) -> None:
         case.query["projectId"] = PROJECT
     if "projectId" in path:
         path["projectId"] = PROJECT
+    if case.headers and "Idempotency-Key" in case.headers and operation_id in ("initRun", "startRun", "cancelRun"):
+        # A real client makes a new key per new request (a repeated key with another body is the documented 422).
+        case.headers["Idempotency-Key"] = uuid.uuid4().hex
     if operation_id == "initRun" and body is not None:
         body["model"] = MODEL
     if operation_id == "startRun" and body is not None and body.get("model") is not None:

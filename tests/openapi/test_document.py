@@ -29,11 +29,15 @@ def _resolve(document, node):
     return node
 
 
+BEYOND_THE_CONTRACT = {"cancelRun"}  # the operations of contract_examples.BEYOND_THE_CONTRACT_ROUTES
+
+
 def test_every_operation_has_a_camel_case_verb_id(document, operations):
     total = sum(1 for item in document["paths"].values() for method in item if method in HTTP_METHODS)
-    assert total == 24 and len(operations) == 24
+    assert total == len(operations) == 24 + len(BEYOND_THE_CONTRACT)
+    assert BEYOND_THE_CONTRACT <= set(operations)
     assert all(re.fullmatch(r"(get|list|issue|create|mint|exchange|open|save|init|start|ingest|report|query|"
-                            r"upsert)[A-Z][A-Za-z]*", name) for name in operations), sorted(operations)
+                            r"upsert|cancel)[A-Z][A-Za-z]*", name) for name in operations), sorted(operations)
 
 
 def test_the_run_operations_have_the_names_the_issue_asks_for(operations):
@@ -103,7 +107,8 @@ def test_body_operations_document_400_invalid_json(operations):
 
 def test_start_run_documents_its_errors_and_their_extra_fields(document, operations):
     responses = operations["startRun"][2]["responses"]
-    assert set(responses["409"]["x-error-codes"]) == {"uploads_incomplete", "run_already_started"}
+    assert set(responses["409"]["x-error-codes"]) == {"uploads_incomplete", "run_already_started",
+                                                      "idempotency_key_in_use"}
     assert "missingFiles" in responses["409"]["description"]
     assert "requiredCredits" in responses["402"]["description"]
     fields = document["components"]["schemas"]["ErrorEnvelope"]["properties"]
@@ -136,9 +141,10 @@ def test_every_json_body_and_answer_has_an_example(operations):
     assert missing == []
 
 
-def test_init_run_links_to_start_status_output_and_logs(operations):
+def test_init_run_links_to_start_status_output_logs_and_cancel(operations):
     links = operations["initRun"][2]["responses"]["200"]["links"]
-    assert {link["operationId"] for link in links.values()} == {"startRun", "getRun", "getRunOutput", "getRunLogs"}
+    assert {link["operationId"] for link in links.values()} == {"startRun", "getRun", "getRunOutput", "getRunLogs",
+                                                                "cancelRun"}
     assert all(link["parameters"] == {"runId": "$response.body#/runId"} for link in links.values())
 
 
@@ -210,7 +216,7 @@ def test_the_init_answer_always_says_how_to_upload(document):
 
 def test_statuses_are_enums_of_what_the_server_answers(document):
     schemas = document["components"]["schemas"]
-    run_statuses = ["initialized", "queued", "in_process", "processing_remote", "succeeded", "failed"]
+    run_statuses = ["initialized", "queued", "in_process", "processing_remote", "succeeded", "failed", "cancelled"]
     assert schemas["RunStatus"]["properties"]["status"]["enum"] == run_statuses
     assert schemas["StartAnswer"]["properties"]["status"]["enum"] == ["queued"]
     assert schemas["Instance"]["properties"]["status"]["enum"] == ["active"]  # an inactive one gets 403

@@ -1,14 +1,17 @@
-"""Routes of the tasks tag: AI runs (init, start, status, output, logs)."""
-from flask import Response, jsonify
+"""Routes of the tasks tag: AI runs (init, start, status, output, logs, and beyond the contract cancel)."""
+from flask import Response, jsonify, request
 from flask.views import MethodView
+from werkzeug.exceptions import RequestedRangeNotSatisfiable
 
 from ... import readonly
 from ...auth.guards import task_permit
+from ...errors import DomainError
 from ...extensions import ErrorEnvelopeSchema
+from ...idempotency.service import idempotent
 from ...runs import service as runs
 from . import blp
-from .schemas_runs import InitAnswerSchema, InitBodySchema, RunStatusAnswerSchema, StartAnswerSchema, StartBodySchema
-
+from .schemas_runs import (CancelAnswerSchema, InitAnswerSchema, InitBodySchema, RunStatusAnswerSchema,
+                           StartAnswerSchema, StartBodySchema)
 
 
 def _error(status: int, description: str):
@@ -19,9 +22,23 @@ def _text(body: str) -> Response:
     return Response(body, status=200, mimetype="text/plain", headers={"Cache-Control": "no-store"})
 
 
+def _not_modified(etag: str) -> Response | None:
+    """304 when the poller already holds this version (If-None-Match), before any answer is built."""
+    if request.if_none_match.contains_weak(etag):
+        return Response(status=304, headers={"ETag": f'W/"{etag}"', "Cache-Control": "no-store"})
+    return None
+
+
+def _tagged(response: Response, etag: str) -> Response:
+    """The validator a poller sends back (the poller keeps its copy itself: no shared cache stores a run's data)."""
+    response.headers["ETag"] = f'W/"{etag}"'
+    return response
+
+
 @blp.route("/v1/tasks/init")
 class RunInit(MethodView):
     @task_permit
+    @idempotent
     @blp.arguments(InitBodySchema)
     @blp.response(200, InitAnswerSchema)
     @_error(503, "`storage_unavailable`: the object store cannot be used (missing credentials or bucket)")
@@ -39,6 +56,7 @@ class RunInit(MethodView):
 @blp.route("/v1/tasks/<run_id:runId>/start")
 class RunStart(MethodView):
     @task_permit
+    @idempotent
     @blp.arguments(StartBodySchema)
     @blp.response(200, StartAnswerSchema)
     @_error(402, "Not enough credits for the estimate (requiredCredits, availableCredits)")
@@ -59,14 +77,25 @@ class RunStart(MethodView):
 class RunStatus(MethodView):
     @task_permit(reads=runs.STATUS_WITH_PERMIT)
     @blp.response(200, RunStatusAnswerSchema)
+    @blp.alt_response(304, description="Not modified: the If-None-Match tag is still current (no body)",
+                      success=True)
     @_error(404, "No such run in the permit's tenant")
     def get(self, runId, permit, read):
         """Poll run status
 
         The run's status document; `resultZipUrl` (output and log) once it has succeeded, `error` once failed.
+        Beyond the contract: an `ETag`, so that `If-None-Match` gets `304` while nothing changed, and while the
+        run works a `Retry-After` (seconds) that says when to poll again.
         """
-        # Polled by every IDE while a run works: the answer is built as the schema documents it, not dumped.
-        return jsonify({"ok": True, "status": runs.status_from_read(permit, read)})
+        etag = runs.status_etag(permit, read)
+        unchanged = _not_modified(etag)
+        if unchanged is None:
+            # Polled by every IDE while a run works: the answer is built as the schema documents it, not dumped.
+            unchanged = _tagged(jsonify({"ok": True, "status": runs.status_from_read(permit, read)}), etag)
+        wait = runs.poll_after(read.run_status)
+        if wait is not None:
+            unchanged.headers["Retry-After"] = str(wait)
+        return unchanged
 
 
 @blp.route("/v1/tasks/<run_id:runId>/output")
@@ -87,16 +116,47 @@ class RunOutput(MethodView):
 
 @blp.route("/v1/tasks/<run_id:runId>/logs")
 class RunLogs(MethodView):
-    @task_permit(reads=runs.RUN_WITH_PERMIT)
+    @task_permit(reads=runs.LOGS_WITH_PERMIT)
     @blp.response(200, {"type": "string"}, content_type="text/plain",
                   description="One line per event: ISO-8601 UTC time, then text",
                   example="2026-04-04T12:34:56.000000Z queued: ...\n")
+    @blp.alt_response(206, schema={"type": "string"}, content_type="text/plain", success=True,
+                      description="`Range: bytes=N-`: the log from byte N on (Content-Range says where it is)")
+    @blp.alt_response(304, description="Not modified: no line was added since the If-None-Match tag (no body)",
+                      success=True)
     @_error(404, "No such run in the permit's tenant")
     def get(self, runId, permit, read):
         """Read task logs
 
-        The execution log so far (readable while the run is still going), as text/plain.
+        The execution log so far (readable while the run is still going), as text/plain. Beyond the contract:
+        an `ETag` (`If-None-Match` gets `304` while no line was added) and byte ranges (`Range: bytes=N-` gets
+        `206` with what was appended since byte N, `416` when nothing was), so a follower reads each line once.
         """
-        run_id = runs.run_id_from_read(permit, read)
+        etag = runs.logs_etag(permit, read)
+        unchanged = _not_modified(etag)
+        if unchanged is not None:
+            return unchanged
         with readonly.connection() as connection:
-            return _text(runs.log_text(run_id, connection))
+            answer = _tagged(_text(runs.log_text(read.run_id, connection)), etag)
+        try:
+            return answer.make_conditional(request, accept_ranges=True)
+        except RequestedRangeNotSatisfiable as refused:  # nothing was appended since the follower's offset
+            raise DomainError("Nothing in the log at or after that byte.", code="range_not_satisfiable", status=416,
+                              headers={"Content-Range": f"bytes */{refused.length}"})
+
+
+@blp.route("/v1/tasks/<run_id:runId>/cancel")
+class RunCancel(MethodView):
+    @task_permit
+    @idempotent
+    @blp.response(200, CancelAnswerSchema)
+    @_error(404, "No such run in the permit's tenant")
+    @_error(409, "`run_already_settled`: the run succeeded or failed before the cancel (runStatus)")
+    def post(self, runId, permit):
+        """Cancel a run
+
+        Beyond the contract. A run that has not settled becomes `cancelled` at once and its whole debit is
+        refunded (`refundedCredits`); a job still working on it stops at its next step and its work is
+        discarded. Cancelling a cancelled run answers the same again; a succeeded or failed run is a 409.
+        """
+        return {"ok": True, **runs.cancel_run(permit, runId)}

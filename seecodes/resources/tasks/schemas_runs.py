@@ -4,11 +4,11 @@ from marshmallow import validate
 
 from ...extensions import Schema
 from ...runs import rules
-from ...runs.models import FAILED, IN_PROCESS, INITIALIZED, PROCESSING_REMOTE, QUEUED, SUCCEEDED
+from ...runs.models import CANCELLED, FAILED, IN_PROCESS, INITIALIZED, PROCESSING_REMOTE, QUEUED, SUCCEEDED
 
 MODEL_ID = validate.Length(min=1, max=128)
 # Every status a run can be in, in life-cycle order: what GET /v1/tasks/{runId} may answer.
-RUN_STATUSES = [INITIALIZED, QUEUED, IN_PROCESS, PROCESSING_REMOTE, SUCCEEDED, FAILED]
+RUN_STATUSES = [INITIALIZED, QUEUED, IN_PROCESS, PROCESSING_REMOTE, SUCCEEDED, FAILED, CANCELLED]
 
 
 class InitBodySchema(Schema):
@@ -71,7 +71,7 @@ class StartAnswerSchema(Schema):
 class RunStatusSchema(Schema):
     status = ma.fields.String(required=True, metadata={
         "description": "initialized (waiting for uploads and start) | queued | in_process | processing_remote | "
-                       "succeeded | failed", "enum": RUN_STATUSES})
+                       "succeeded | failed | cancelled (beyond the contract: POST /v1/tasks/{runId}/cancel)", "enum": RUN_STATUSES})
     updatedAt = ma.fields.String(required=True, metadata={"example": "2026-04-04T12:34:56Z"})
     error = ma.fields.String(metadata={"description": "Why the run failed"})
     resultZipUrl = ma.fields.String(metadata={"description": "Once succeeded: presigned GET URL of output + log"})
@@ -80,3 +80,11 @@ class RunStatusSchema(Schema):
 class RunStatusAnswerSchema(Schema):
     ok = ma.fields.Boolean(required=True)
     status = ma.fields.Nested(RunStatusSchema, required=True)
+
+
+class CancelAnswerSchema(Schema):
+    ok = ma.fields.Boolean(required=True)
+    runId = ma.fields.String(required=True)
+    status = ma.fields.String(required=True, metadata={"enum": [CANCELLED], "example": "cancelled"})
+    refundedCredits = ma.fields.Integer(required=True, metadata={
+        "description": "Credits given back for the run (0 when it was never started)", "example": 37})
