@@ -132,12 +132,14 @@ class Heartbeat(threading.Thread):
         super().__init__(name=f"heartbeat-{run_id}", daemon=True)
         self.app, self.run_id, self.interval = app, run_id, interval
         self.done = threading.Event()
+        self.settled_elsewhere = threading.Event()  # the run left the active statuses (a cancel): stop working
 
     def run(self):
         while not self.done.wait(self.interval):
             with self.app.app_context():
                 try:
-                    state.heartbeat(self.run_id)
+                    if not state.heartbeat(self.run_id):
+                        self.settled_elsewhere.set()
                     db.session.commit()
                 except Exception:
                     log.warning("heartbeat of %s failed", self.run_id, exc_info=True)
@@ -177,7 +179,9 @@ class RunJob:
         heartbeat = Heartbeat(self.app, self.run_id, setting("SEECODES_RUN_HEARTBEAT_SECONDS", self.app))
         heartbeat.start()
         try:
-            return self.perform(run, started)
+            return self.perform(run, started, heartbeat.settled_elsewhere)
+        except providers.Stopped:
+            return self.abandon()
         except BaseException as error:
             self.fail(error)
             raise
@@ -202,7 +206,7 @@ class RunJob:
     def note(self, line: str) -> None:
         self.recorder.note(self.run_id, line)
 
-    def perform(self, run, started: float) -> str:
+    def perform(self, run, started: float, stop: threading.Event) -> str:
         # `run` is a plain row (from the claim), not an ORM instance: nothing expires at the job's own commits.
         if run.provider is None:
             raise RunFailed(f"Model {run.model_id!r} is no longer in the catalog.")
@@ -222,7 +226,7 @@ class RunJob:
         called = time.monotonic()
         completion = provider.complete(
             providers.Request(run.model_id, files, run.user_prompt, started + self.timeout,
-                              run.estimated_input_tokens), self.note)
+                              run.estimated_input_tokens, stop), self.note)
         elapsed = time.monotonic() - called
         output = completion.text.encode("utf-8")
         summary = (f"succeeded: provider answered in {elapsed:.2f} s; {completion.input_tokens} input tokens, "
@@ -252,7 +256,8 @@ class RunJob:
         return buffer.getvalue()
 
     def abandon(self) -> str:
-        """Someone else (the reaper) settled the run meanwhile: it was failed and refunded; keep it so."""
+        """Someone else settled the run meanwhile (the reaper failed it, or the user cancelled it; either refunded
+        it): keep it so, and discard this job's work."""
         db.session.rollback()
         log.warning("run %s was settled by another actor; result discarded", self.run_id)
         return "abandoned"

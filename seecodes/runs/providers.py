@@ -1,8 +1,9 @@
 """Model providers, chosen per catalog entry: the built-in offline report and OpenAI-compatible servers."""
 import os
+import threading
 import time
-from dataclasses import dataclass
 from typing import Callable
+from dataclasses import dataclass, field
 
 import requests
 
@@ -18,6 +19,10 @@ class ProviderError(Exception):
     """A provider failure whose message is safe to show the client (never a key or a payload)."""
 
 
+class Stopped(Exception):
+    """The run was settled by someone else (a cancel, the reaper) while the provider worked: no attempt follows."""
+
+
 @dataclass(frozen=True)
 class Request:
     model_id: str
@@ -25,6 +30,9 @@ class Request:
     prompt: str | None
     deadline: float  # time.monotonic() value after which no new attempt starts
     estimated_input_tokens: int
+    # Set by the job's heartbeat when the run was settled elsewhere (cancelled): checked before every attempt and
+    # during backoff. An attempt in flight is not interrupted: requests cannot abort a blocking read safely.
+    stop: threading.Event = field(default_factory=threading.Event, compare=False)
 
 
 @dataclass(frozen=True)
@@ -98,6 +106,8 @@ class OpenAIProvider:
         attempts = self.max_retries + 1
         with requests.Session() as session:
             for attempt in range(1, attempts + 1):
+                if request.stop.is_set():
+                    raise Stopped()
                 remaining = request.deadline - time.monotonic()
                 if remaining <= 0:
                     raise ProviderError("The run's time ran out before the provider answered.")
@@ -125,8 +135,8 @@ class OpenAIProvider:
                     prometheus.PROVIDER_ERRORS.labels(request.model_id).inc()
                     raise ProviderError(f"The provider failed after {attempts} attempt(s): {problem}.")
                 prometheus.PROVIDER_RETRIES.labels(request.model_id).inc()
-                time.sleep(max(0.0, min(self.backoff * 2 ** (attempt - 1), MAX_BACKOFF_SECONDS,
-                                        request.deadline - time.monotonic())))
+                request.stop.wait(max(0.0, min(self.backoff * 2 ** (attempt - 1), MAX_BACKOFF_SECONDS,
+                                               request.deadline - time.monotonic())))
         raise AssertionError("unreachable")
 
     def _parse(self, response, request: Request) -> Completion:
