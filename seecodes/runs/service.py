@@ -144,6 +144,23 @@ def logs_etag(binding: Binding, read) -> str:
     return f"l-{run_id}-{read.run_last_log_id or 0}"
 
 
+BYTE_RANGE = re.compile(r"bytes=(\d{1,18})-(\d{0,18})")
+
+
+def byte_range(header: str | None, length: int) -> tuple[int, int] | None:
+    """(first, last) byte of a `Range: bytes=N-` or `bytes=N-M` header over `length` bytes; None to answer the
+    whole text (no Range, or a form we do not serve); 416 when nothing lies at or after byte N."""
+    match = BYTE_RANGE.fullmatch((header or "").strip())
+    if match is None:
+        return None
+    first = int(match.group(1))
+    last = min(int(match.group(2)), length - 1) if match.group(2) else length - 1
+    if first >= length or last < first:
+        raise DomainError("Nothing in the log at or after that byte.", code="range_not_satisfiable", status=416,
+                          headers={"Content-Range": f"bytes */{length}"})
+    return first, last
+
+
 def poll_after(status: str) -> int | None:
     """Seconds a poller should wait before asking again (Retry-After), while the run is working; None once it
     settled or while it waits for its start."""

@@ -1,11 +1,9 @@
 """Routes of the tasks tag: AI runs (init, start, status, output, logs, and beyond the contract cancel)."""
 from flask import Response, jsonify, request
 from flask.views import MethodView
-from werkzeug.exceptions import RequestedRangeNotSatisfiable
 
 from ... import readonly
 from ...auth.guards import task_permit
-from ...errors import DomainError
 from ...extensions import ErrorEnvelopeSchema
 from ...idempotency.service import idempotent
 from ...runs import service as runs
@@ -27,6 +25,20 @@ def _not_modified(etag: str) -> Response | None:
     if request.if_none_match.contains_weak(etag):
         return Response(status=304, headers={"ETag": f'W/"{etag}"', "Cache-Control": "no-store"})
     return None
+
+
+def _byte_range(data: bytes) -> Response:
+    """The log whole (200), or from `Range: bytes=N-` (or N-M) on (206); 416 when nothing lies at or after byte N.
+    Any other Range form is ignored (RFC 9110 lets a server answer 200 instead)."""
+    wanted = runs.byte_range(request.headers.get("Range"), len(data))
+    if wanted is None:
+        answer = Response(data, status=200, mimetype="text/plain", headers={"Cache-Control": "no-store"})
+    else:
+        first, last = wanted
+        answer = Response(data[first:last + 1], status=206, mimetype="text/plain", headers={
+            "Cache-Control": "no-store", "Content-Range": f"bytes {first}-{last}/{len(data)}"})
+    answer.headers["Accept-Ranges"] = "bytes"
+    return answer
 
 
 def _tagged(response: Response, etag: str) -> Response:
@@ -137,12 +149,8 @@ class RunLogs(MethodView):
         if unchanged is not None:
             return unchanged
         with readonly.connection() as connection:
-            answer = _tagged(_text(runs.log_text(read.run_id, connection)), etag)
-        try:
-            return answer.make_conditional(request, accept_ranges=True)
-        except RequestedRangeNotSatisfiable as refused:  # nothing was appended since the follower's offset
-            raise DomainError("Nothing in the log at or after that byte.", code="range_not_satisfiable", status=416,
-                              headers={"Content-Range": f"bytes */{refused.length}"})
+            text = runs.log_text(read.run_id, connection).encode("utf-8")
+        return _tagged(_byte_range(text), etag)
 
 
 @blp.route("/v1/tasks/<run_id:runId>/cancel")
