@@ -1,6 +1,7 @@
 """The seecodes CLI against a served app: the README's three commands, every command, --json and exit codes."""
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -132,6 +133,28 @@ def test_index_sync_reuses_what_the_index_has_and_deletes_what_is_gone(cli, laun
 def test_models_lists_the_catalog(cli, base_url):
     code, out = cli_json(cli, "--base-url", base_url, "models")
     assert code == EXIT_OK and out["models"][0]["id"] == "strict light"
+
+
+@SQLITE_ONLY
+def test_models_prints_pricing_as_a_person_reads_it(cli, base_url):
+    code, out, _ = cli("models")
+    line = next(line for line in out.splitlines() if line.startswith("strict light"))
+    assert code == EXIT_OK and "{" not in line
+    assert re.search(r"[\d.]+ credits per run \+ [\d.]+ per 1,000 input tokens; context [\d,]+ tokens", line), line
+
+
+@SQLITE_ONLY
+def test_progress_push_says_it_replaces_the_document_and_merge_keeps_the_rest(cli, launch_link):
+    cli("open", launch_link()["httpsUrl"])
+    cli("progress", "push", "--ready", "Wrapper is live", "--left", "Callback", "--progress", "67%")
+    code, _, err = cli("progress", "push", "--risk", "IdP")
+    assert code == EXIT_OK and "replaced as a whole" in err and "--merge" in err
+    assert cli_json(cli, "progress", "show")[1]["progress"]["ready"] == []
+    cli("progress", "push", "--ready", "Wrapper is live", "--progress", "67%")
+    code, _, err = cli("progress", "push", "--merge", "--left", "Callback")
+    stored = cli_json(cli, "progress", "show")[1]["progress"]
+    assert code == EXIT_OK and "kept" in err
+    assert (stored["ready"], stored["left"], stored["progress"]) == (["Wrapper is live"], ["Callback"], "67%")
 
 
 def test_no_open_task_is_a_client_error(cli):
