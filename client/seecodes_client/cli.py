@@ -332,7 +332,7 @@ def _pricing_text(pricing: Any) -> str:
     if isinstance(base, (int, float)):
         parts.append(f"{base:g} credits per run")
     if isinstance(per_token, (int, float)):
-        parts.append(f"{per_token * 1000:g} per 1,000 input tokens")
+        parts.append(f"{per_token * 1000:g} credits per 1,000 input tokens")
     return " + ".join(parts) or "pricing unknown"
 
 

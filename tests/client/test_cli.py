@@ -140,7 +140,7 @@ def test_models_prints_pricing_as_a_person_reads_it(cli, base_url):
     code, out, _ = cli("models")
     line = next(line for line in out.splitlines() if line.startswith("strict light"))
     assert code == EXIT_OK and "{" not in line
-    assert re.search(r"[\d.]+ credits per run \+ [\d.]+ per 1,000 input tokens; context [\d,]+ tokens", line), line
+    assert re.search(r"[\d.]+ credits per run \+ [\d.]+ credits per 1,000 input tokens; context [\d,]+ tokens", line), line
 
 
 @SQLITE_ONLY
