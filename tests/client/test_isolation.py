@@ -48,10 +48,9 @@ def test_importing_the_client_loads_nothing_of_the_server():
     assert done.returncode == 0, done.stderr
 
 
-@pytest.fixture(scope="module")
-def installed(tmp_path_factory):
-    """A fresh virtual environment (no system site-packages) with only `pip install ./client` in it."""
-    folder = tmp_path_factory.mktemp("fresh")
+def _install_in_a_fresh_venv(folder: Path) -> tuple[Path, dict]:
+    """A fresh virtual environment (no system site-packages) with only `pip install ./client` in it (from a copy,
+    so that setuptools' build folder does not land in the checkout). Needs the package index for requests."""
     source = folder / "client"
     shutil.copytree(CLIENT_DIR, source, ignore=shutil.ignore_patterns("build", "*.egg-info", "__pycache__"))
     venv.EnvBuilder(with_pip=True, system_site_packages=False).create(folder / "venv")
@@ -64,8 +63,10 @@ def installed(tmp_path_factory):
 
 
 @pytest.mark.slow
-def test_the_installed_client_imports_without_the_server(installed):
-    bin_dir, env = installed
+@pytest.mark.parametrize("backend", ["sqlite"])
+def test_pip_install_of_the_client_alone_gives_a_seecodes_that_runs_the_readmes_three_commands(
+        backend, base_url, launch_link, credits, tmp_path):
+    bin_dir, env = _install_in_a_fresh_venv(tmp_path / "fresh")
     probe = ("import importlib.util, sys, seecodes_client, seecodes_client.cli; "
              f"names = {SERVER_MODULES!r}; "
              "assert not {m.split('.')[0] for m in sys.modules} & set(names), 'server modules loaded'; "
@@ -74,21 +75,17 @@ def test_the_installed_client_imports_without_the_server(installed):
                           cwd=bin_dir, env=env)
     assert done.returncode == 0, done.stderr
 
-
-@pytest.mark.slow
-@pytest.mark.parametrize("backend", ["sqlite"])
-def test_the_installed_seecodes_runs_the_readmes_three_commands(installed, backend, base_url, launch_link, credits,
-                                                                tmp_path):
-    bin_dir, env = installed
+    work = tmp_path / "work"
+    work.mkdir()
     env = {**env, "XDG_CONFIG_HOME": str(tmp_path / "xdg"), "SEECODES_BASE_URL": base_url}
     env.pop("SEECODES_CONFIG_DIR", None)
 
     def seecodes(*argv):
-        return subprocess.run([str(bin_dir / "seecodes"), *argv], cwd=tmp_path, env=env, capture_output=True,
+        return subprocess.run([str(bin_dir / "seecodes"), *argv], cwd=work, env=env, capture_output=True,
                               text=True, timeout=120)
 
-    subprocess.run(["sh", "-c", readme_file_line()], cwd=tmp_path, check=True)
-    assert (tmp_path / "list.md").read_text() == "# tasks\n- a\n"
+    subprocess.run(["sh", "-c", readme_file_line()], cwd=work, check=True)
+    assert (work / "list.md").read_text() == "# tasks\n- a\n"
     opened = seecodes("open", launch_link()["httpsUrl"])
     assert opened.returncode == 0, opened.stderr
     assert "# Implement auth flow" in opened.stdout
