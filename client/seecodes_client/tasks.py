@@ -26,6 +26,7 @@ UPSERT_CHUNK_ENTRIES = 1000
 UPSERT_CHUNK_BYTES = 4 * 1024 * 1024
 # Pauses before each retry of a GET that got no answer or a 5xx: about 7.5 s in all, then the error.
 GET_RETRY_DELAYS = (0.5, 1.0, 2.0, 4.0)
+MAX_POLL_PAUSE = 30.0  # a server's Retry-After is followed up to this many seconds
 _CONTENT_RANGE = re.compile(r"bytes (\d+)-\d+/(?:\d+|\*)")
 
 
@@ -334,12 +335,21 @@ class TaskClient(PublicRoutes):
 
     def wait(self, run_id: str, *, timeout: float | None = 1800.0, on_status: Callable[[dict], None] | None = None,
              delays: Iterator[float] | None = None, sleep: Callable[[float], None] = time.sleep) -> dict:
-        """Poll with backoff until the run settles; ``on_status`` sees every status change."""
+        """Poll with backoff until the run settles; ``on_status`` sees every status change.
+
+        Polls are cheap where the server allows: the last ``ETag`` goes back as ``If-None-Match`` (a 304
+        means nothing changed), and a ``Retry-After`` (seconds, at most MAX_POLL_PAUSE) replaces the
+        client's own backoff for that pause.
+        """
         deadline = None if timeout is None else time.monotonic() + timeout
         delays = delays or backoff()
-        last = None
+        path = f"/v1/tasks/{path_segment(run_id)}"
+        last, document, etag = None, None, None
         while True:
-            document = self.status(run_id)
+            response = self._get(path, headers={"If-None-Match": etag} if etag and document else None)
+            if response.status_code != 304 or document is None:
+                document = Transport.document(response)["status"]
+                etag = response.headers.get("ETag")
             if document.get("status") != last:
                 last = document.get("status")
                 if on_status:
@@ -348,7 +358,9 @@ class TaskClient(PublicRoutes):
                 return document
             if deadline is not None and time.monotonic() >= deadline:
                 raise errors.RunTimeout(run_id, f"Run {run_id} is still {last} after {timeout:g} s.")
-            sleep(next(delays))
+            pause = next(delays)
+            asked = _seconds(response.headers.get("Retry-After"))
+            sleep(min(asked, MAX_POLL_PAUSE) if asked is not None else pause)
 
     def follow_logs(self, run_id: str, *, delays: Iterator[float] | None = None,
                     sleep: Callable[[float], None] = time.sleep) -> Iterator[str]:
@@ -499,6 +511,14 @@ class LogFollower:
             self.offset += len(chunk)
             yield chunk
         self.etag = etag
+
+
+def _seconds(value: str | None) -> float | None:
+    try:
+        seconds = float(value) if value is not None else None
+    except ValueError:
+        return None
+    return seconds if seconds is not None and seconds >= 0 else None
 
 
 def _save(chunks: Iterable[bytes], destination: str | Path) -> Path:

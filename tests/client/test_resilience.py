@@ -257,3 +257,24 @@ def test_ctrl_c_while_a_run_is_followed_says_it_goes_on_is_charged_and_how_to_fo
     document = json.loads(out)
     assert (code, document["error"], document["started"]) == (EXIT_INTERRUPTED, "interrupted", True)
     assert document["runId"].startswith("run_")
+
+
+def test_waiting_polls_with_if_none_match_and_follows_retry_after(fake):
+    polls = []
+
+    @fake.route("GET", "/v1/tasks/run_1")
+    def status(request):
+        polls.append(request.headers.get("If-None-Match"))
+        if len(polls) == 4:
+            return _status("succeeded")
+        if len(polls) > 1:
+            return Answer(304, None, {"ETag": 'W/"v1"', "Retry-After": "2"})
+        answer = _status("in_process")
+        answer.headers.update({"ETag": 'W/"v1"', "Retry-After": "2"})
+        return answer
+
+    pauses, seen = [], []
+    client = TaskClient(fake.url, "the-permit", project_id="AUTH", task_id="AUTH-1")
+    document = client.wait("run_1", sleep=pauses.append, on_status=lambda d: seen.append(d["status"]))
+    assert document["status"] == "succeeded" and seen == ["in_process", "succeeded"]
+    assert polls == [None, 'W/"v1"', 'W/"v1"', 'W/"v1"'] and pauses == [2.0, 2.0, 2.0]
