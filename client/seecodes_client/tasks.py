@@ -110,6 +110,8 @@ class TaskClient(PublicRoutes):
         try:
             answer = transport.post_json("/v1/security/launch-exchange",
                                          {"code": code, "projectId": project_id, "taskId": task_id})
+        except errors.RedirectRefused:
+            raise  # the code stays claimed: whoever redirected may have let it through first
         except errors.ApiError as error:
             if not isinstance(error.body, dict):  # a proxy's error page: the backend may have used the code
                 raise errors.RequestOutcomeUnknown(

@@ -140,3 +140,10 @@ def test_a_task_client_does_not_follow_a_redirect_with_its_permit(malicious, els
     with pytest.raises(RedirectRefused):
         client.context()
     assert elsewhere.seen == []
+
+
+def test_a_redirected_launch_exchange_does_not_send_the_code_on(cli, malicious, elsewhere):
+    malicious.route("POST", "/v1/security/launch-exchange")(_redirect_to(elsewhere.url))
+    code, out, _ = cli("--json", "--base-url", malicious.url, "open", _link(malicious))
+    assert (code, json.loads(out)["error"]) == (EXIT_SERVER_FAILURE, "redirect_refused")
+    assert elsewhere.seen == [] and not (cli.folder / "session.json").exists()
