@@ -14,7 +14,8 @@ from . import errors
 from .indexing import SyncReport
 from .launch import parse_launch_url
 from .store import Store, config_dir
-from .tasks import TaskClient
+from .tasks import TaskClient, save_chunks
+from .transport import PublicRoutes, Transport
 from .trust import choose_backend
 
 EXIT_OK = 0
@@ -164,8 +165,6 @@ class App:
         return EXIT_OK
 
     def models(self) -> int:
-        from .transport import PublicRoutes, Transport
-
         routes = PublicRoutes()
         routes.transport = Transport(self.base_url(), timeout=self.args.http_timeout)
         models = routes.models()
@@ -313,9 +312,7 @@ class App:
 
 
 def _save_text(pieces: Iterable[bytes | str], target: Path) -> Path:
-    from .tasks import _save
-
-    return _save((p.encode("utf-8") if isinstance(p, str) else p for p in pieces), target)
+    return save_chunks((p.encode("utf-8") if isinstance(p, str) else p for p in pieces), target)
 
 
 def _count(value: Any) -> str:

@@ -318,7 +318,7 @@ class TaskClient(PublicRoutes):
 
     def save_output(self, run_id: str, destination: str | Path) -> Path:
         """Stream the output into a file (written whole or not at all)."""
-        return _save(self.iter_output(run_id), destination)
+        return save_chunks(self.iter_output(run_id), destination)
 
     def logs(self, run_id: str) -> str:
         """``GET /v1/tasks/{runId}/logs``: the log so far, in memory (``iter_logs`` streams it)."""
@@ -333,7 +333,7 @@ class TaskClient(PublicRoutes):
         url = self.status(run_id).get("resultZipUrl")
         if not url:
             raise errors.LocalRefusal(f"Run {run_id} has no result zip (it has not succeeded).", code="no_result_zip")
-        return _save(Transport.iter_body(self._get(url, stream=True, credential=False)), destination)
+        return save_chunks(Transport.iter_body(self._get(url, stream=True, credential=False)), destination)
 
     def wait(self, run_id: str, *, timeout: float | None = 1800.0, on_status: Callable[[dict], None] | None = None,
              delays: Iterator[float] | None = None, sleep: Callable[[float], None] = time.sleep) -> dict:
@@ -523,7 +523,7 @@ def _seconds(value: str | None) -> float | None:
     return seconds if seconds is not None and seconds >= 0 else None
 
 
-def _save(chunks: Iterable[bytes], destination: str | Path) -> Path:
+def save_chunks(chunks: Iterable[bytes], destination: str | Path) -> Path:
     """Write chunks to a temporary file beside ``destination``, then rename it: never a half-written file."""
     target = Path(destination)
     handle, temporary = tempfile.mkstemp(dir=target.parent if str(target.parent) else ".", prefix=".seecodes-")
@@ -586,4 +586,4 @@ def _size_bounded(pending: list, max_count: int, max_bytes: int) -> list:
     return chunk
 
 
-__all__ = ["LogFollower", "Permit", "RunResult", "SyncReport", "TaskClient", "backoff"]
+__all__ = ["LogFollower", "Permit", "RunResult", "SyncReport", "TaskClient", "backoff", "save_chunks"]
