@@ -6,10 +6,11 @@ PYTHON ?= python3
 
 .PHONY: run test worker bench setup install migrate seed
 
-$(VENV)/.installed: requirements.txt
+$(VENV)/.installed: requirements.txt client/pyproject.toml $(wildcard client/seecodes_client/*.py)
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -r requirements.txt
+	$(PY) -m pip install -q ./client  # the reference client: .venv/bin/seecodes
 	touch $@
 
 install: $(VENV)/.installed

@@ -1,17 +1,25 @@
 """Fixtures of the client tests: a served app, Jira and task clients on it, the CLI in-process, dropped answers."""
 import io
 import json
+import sys
+from pathlib import Path
 
 import pytest
 import requests
 
-from seecodes.client import JiraClient, TaskClient
-from seecodes.client.cli import main
-from seecodes.client.launch import CodeLedger
-from seecodes.runs import dispatch
+# The checkout's own client (client/), not a copy some virtualenv has installed: worktrees and clones that
+# share one venv each test their own code.
+CLIENT_DIR = Path(__file__).resolve().parents[2] / "client"
+sys.path.insert(0, str(CLIENT_DIR))
 
-from ..helpers import VSCODE_LINK_EXAMPLE
-from ..server import serve
+from seecodes_client import JiraClient, TaskClient  # noqa: E402
+from seecodes_client.cli import main  # noqa: E402
+from seecodes_client.launch import CodeLedger  # noqa: E402
+
+from seecodes.runs import dispatch  # noqa: E402
+
+from ..helpers import VSCODE_LINK_EXAMPLE  # noqa: E402
+from ..server import serve  # noqa: E402
 
 # Behaviour that does not depend on the database (client-side rules, CLI formatting) runs on SQLite only.
 SQLITE_ONLY = pytest.mark.parametrize("backend", ["sqlite"])
@@ -94,19 +102,26 @@ def launch_link(jira_client, tenant):
 
 
 @pytest.fixture
-def task_client(launch_link, dropping):
-    return TaskClient.open(launch_link()["httpsUrl"], ledger=CodeLedger(), session=dropping)
+def task_client(base_url, launch_link, dropping):
+    return TaskClient.open(launch_link()["httpsUrl"], base_url=base_url, ledger=CodeLedger(), session=dropping,
+                           retry_delays=(0, 0))
 
 
 @pytest.fixture
-def cli(tmp_path):
-    """Run the CLI in-process with its own config folder: answers (exit code, stdout, stderr)."""
-    folder = tmp_path / "config"
+def cli(tmp_path, request):
+    """Run the CLI in-process with its own config folder: answers (exit code, stdout, stderr).
 
-    def run(*argv, env=None):
-        out, err = io.StringIO(), io.StringIO()
-        code = main(list(argv), stdout=out, stderr=err, env={"SEECODES_CONFIG_DIR": str(folder), **(env or {})})
-        return code, out.getvalue(), err.getvalue()
+    When the test serves the app, the CLI is configured with it ($SEECODES_BASE_URL), as a user would be.
+    """
+    folder = tmp_path / "config"
+    configured = {"SEECODES_BASE_URL": request.getfixturevalue("base_url")} if "base_url" in request.fixturenames \
+        else {}
+
+    def run(*argv, env=None, stdout=None):
+        out, err = stdout or io.StringIO(), io.StringIO()
+        code = main(list(argv), stdout=out, stderr=err,
+                    env={"SEECODES_CONFIG_DIR": str(folder), **configured, **(env or {})})
+        return code, out.getvalue() if stdout is None else None, err.getvalue()
 
     run.folder = folder
     return run

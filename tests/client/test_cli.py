@@ -1,6 +1,7 @@
 """The seecodes CLI against a served app: the README's three commands, every command, --json and exit codes."""
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -8,25 +9,27 @@ from pathlib import Path
 
 import pytest
 
-from seecodes.client.cli import EXIT_CLIENT_ERROR, EXIT_OK, EXIT_REFUSED, EXIT_SERVER_FAILURE
+from seecodes_client.cli import EXIT_CLIENT_ERROR, EXIT_OK, EXIT_REFUSED, EXIT_SERVER_FAILURE
 
-from .conftest import LIST_MD, SQLITE_ONLY, cli_json
+from .conftest import CLIENT_DIR, LIST_MD, SQLITE_ONLY, cli_json
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.parametrize("backend", ["sqlite"])
-def test_the_readme_flow_from_a_launch_link_to_a_runs_output_in_three_commands(backend, launch_link, credits,
-                                                                              tmp_path):
-    """`seecodes open`, `seecodes run`, `seecodes output`, as README.md writes them (python -m seecodes.client)."""
-    (tmp_path / "list.md").write_bytes(LIST_MD)
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "XDG_CONFIG_HOME": str(tmp_path / "xdg")}
+def test_the_readme_flow_from_a_launch_link_to_a_runs_output_in_three_commands(backend, base_url, launch_link,
+                                                                              credits, tmp_path):
+    """`seecodes open`, `seecodes run`, `seecodes output`, as README.md writes them (here `python -m seecodes_client`
+    from the checkout; tests/client/test_isolation.py runs the installed console script)."""
+    env = {**os.environ, "PYTHONPATH": str(CLIENT_DIR), "XDG_CONFIG_HOME": str(tmp_path / "xdg"),
+           "SEECODES_BASE_URL": base_url}
     env.pop("SEECODES_CONFIG_DIR", None)
 
     def seecodes(*argv):
-        return subprocess.run([sys.executable, "-m", "seecodes.client", *argv], cwd=tmp_path, env=env,
+        return subprocess.run([sys.executable, "-m", "seecodes_client", *argv], cwd=tmp_path, env=env,
                               capture_output=True, text=True, timeout=120)
 
+    subprocess.run(["sh", "-c", readme_file_line()], cwd=tmp_path, check=True)
     opened = seecodes("open", launch_link()["httpsUrl"])
     assert opened.returncode == 0, opened.stderr
     assert "# Implement auth flow" in opened.stdout
@@ -38,6 +41,13 @@ def test_the_readme_flow_from_a_launch_link_to_a_runs_output_in_three_commands(b
     assert (output.returncode, output.stdout) == (0, ran.stdout)
     session = tmp_path / "xdg" / "seecodes" / "session.json"
     assert session.stat().st_mode & 0o777 == 0o600
+
+
+def readme_file_line() -> str:
+    """The README's line that creates the file its example runs on (its comment cut off)."""
+    block = (ROOT / "README.md").read_text().split("## From a launch link")[1]
+    line = next(line for line in block.splitlines() if line.startswith("printf ") and "> list.md" in line)
+    return line.split("  #")[0]
 
 
 def test_open_stores_the_permit_privately_and_prints_the_context(cli, launch_link, base_url):
@@ -125,6 +135,28 @@ def test_models_lists_the_catalog(cli, base_url):
     assert code == EXIT_OK and out["models"][0]["id"] == "strict light"
 
 
+@SQLITE_ONLY
+def test_models_prints_pricing_as_a_person_reads_it(cli, base_url):
+    code, out, _ = cli("models")
+    line = next(line for line in out.splitlines() if line.startswith("strict light"))
+    assert code == EXIT_OK and "{" not in line
+    assert re.search(r"[\d.]+ credits per run \+ [\d.]+ credits per 1,000 input tokens; context [\d,]+ tokens", line), line
+
+
+@SQLITE_ONLY
+def test_progress_push_says_it_replaces_the_document_and_merge_keeps_the_rest(cli, launch_link):
+    cli("open", launch_link()["httpsUrl"])
+    cli("progress", "push", "--ready", "Wrapper is live", "--left", "Callback", "--progress", "67%")
+    code, _, err = cli("progress", "push", "--risk", "IdP")
+    assert code == EXIT_OK and "replaced as a whole" in err and "--merge" in err
+    assert cli_json(cli, "progress", "show")[1]["progress"]["ready"] == []
+    cli("progress", "push", "--ready", "Wrapper is live", "--progress", "67%")
+    code, _, err = cli("progress", "push", "--merge", "--left", "Callback")
+    stored = cli_json(cli, "progress", "show")[1]["progress"]
+    assert code == EXIT_OK and "kept" in err
+    assert (stored["ready"], stored["left"], stored["progress"]) == (["Wrapper is live"], ["Callback"], "67%")
+
+
 def test_no_open_task_is_a_client_error(cli):
     code, out = cli_json(cli, "context")
     assert (code, out["error"]) == (EXIT_CLIENT_ERROR, "no_session")
@@ -164,6 +196,15 @@ def test_a_failed_run_exits_4(cli, launch_link, credits, add_failing_model, tmp_
 
 
 def test_bad_usage_is_a_client_error(cli):
-    with pytest.raises(SystemExit) as exited:
-        cli("run")
-    assert exited.value.code == EXIT_CLIENT_ERROR
+    code, out, err = cli("run")
+    assert code == EXIT_CLIENT_ERROR and out == ""
+    assert "usage: seecodes" in err and "required: --model" in err
+
+
+@pytest.mark.parametrize("argv", [["run"], ["no-such-command"], ["status"], ["--http-timeout", "x", "models"],
+                                  ["run", "--model", "m", "--prompt", "p", "--prompt-file", "f", "list.md"]])
+def test_json_answers_one_document_even_for_usage_errors(cli, argv):
+    code, out, err = cli("--json", *argv)
+    document = json.loads(out)  # exactly one document: json.loads refuses anything after it
+    assert code == EXIT_CLIENT_ERROR and (document["ok"], document["error"]) == (False, "usage")
+    assert document["detail"] and err == ""

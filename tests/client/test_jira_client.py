@@ -6,9 +6,9 @@ import requests
 from sqlalchemy import select
 
 from seecodes.audit.models import SecurityEvent
-from seecodes.client import (BadRequest, Gone, JiraClient, RequestOutcomeUnknown, SeeCodesError)
-from seecodes.client.jira import REQUEST_KEY_HEADER
-from seecodes.client.transport import error_from
+from seecodes_client import (BadRequest, Gone, JiraClient, RequestOutcomeUnknown, SeeCodesError)
+from seecodes_client.jira import REQUEST_KEY_HEADER
+from seecodes_client.transport import error_from
 from seecodes.extensions import db
 
 from ..helpers import VSCODE_LINK_EXAMPLE

@@ -1,8 +1,8 @@
 """Launch links are read without a server: the https launcher (with a path prefix) and vscode:// forms."""
 import pytest
 
-from seecodes.client import LaunchLink, LocalRefusal, parse_launch_url
-from seecodes.client.tasks import resolve_backend
+from seecodes_client import LaunchLink, LocalRefusal, TaskClient, parse_launch_url
+from seecodes_client.trust import choose_backend
 
 
 def test_an_https_launcher_link_names_its_backend():
@@ -32,9 +32,53 @@ def test_malformed_links_are_refused_locally(url):
 
 def test_the_configured_backend_must_match_the_links():
     link = LaunchLink("c", "AUTH", "AUTH-1", "https://evil.example")
+    with pytest.raises(LocalRefusal) as refused:
+        choose_backend(link, "https://api.example.com")
+    assert refused.value.code == "backend_mismatch"
+    assert choose_backend(link, "https://evil.example/") == "https://evil.example"
+
+
+def test_a_link_naming_a_backend_nobody_configured_is_refused():
+    link = parse_launch_url("https://evil.example/v1/launch?p=AUTH&t=AUTH-1&c=sc_launch_x")
+    with pytest.raises(LocalRefusal) as refused:
+        choose_backend(link, None)
+    assert refused.value.code == "untrusted_backend" and "--trust-link" in refused.value.detail
+
+
+def test_a_vscode_base_url_hint_is_not_trusted_either():
+    link = parse_launch_url("vscode://ext/project/AUTH/task/AUTH-1?code=sc_launch_x&baseUrl=https%3A%2F%2Fevil.example")
+    with pytest.raises(LocalRefusal) as refused:
+        choose_backend(link, None, ["https://api.example.com"])
+    assert refused.value.code == "untrusted_backend"
+
+
+def test_a_remembered_backend_is_trusted_and_serves_links_without_a_backend():
+    remembered = ["https://old.example", "https://api.example.com"]
+    named = parse_launch_url("https://API.example.com/v1/launch?p=AUTH&t=AUTH-1&c=sc_launch_x")
+    assert choose_backend(named, None, remembered) == "https://api.example.com"
+    bare = parse_launch_url("vscode://ext/project/AUTH/task/AUTH-1?code=sc_launch_x")
+    assert choose_backend(bare, None, remembered) == "https://api.example.com"  # the most recent
+
+
+def test_trust_link_confirms_the_links_backend():
+    link = parse_launch_url("https://other.example/seecodes/v1/launch?p=AUTH&t=AUTH-1&c=sc_launch_x")
+    assert choose_backend(link, "https://api.example.com", trust_link=True) == "https://other.example/seecodes"
+
+
+@pytest.mark.parametrize("url", ["http://api.example.com", "http://10.0.0.5:8000", "http://[fe80::1]:80"])
+def test_plain_http_is_refused_off_loopback_even_when_trusted(url):
+    link = LaunchLink("c", "AUTH", "AUTH-1", url)
+    with pytest.raises(LocalRefusal) as refused:
+        choose_backend(link, None, trust_link=True)
+    assert refused.value.code == "insecure_backend"
     with pytest.raises(LocalRefusal):
-        resolve_backend(link, "https://api.example.com")
-    assert resolve_backend(link, "https://evil.example/") == "https://evil.example"
+        TaskClient(url, "permit")
+
+
+@pytest.mark.parametrize("url", ["http://127.0.0.1:8000", "http://localhost:8000", "http://[::1]:8000",
+                                 "http://127.3.4.5"])
+def test_plain_http_is_fine_on_loopback(url):
+    assert choose_backend(LaunchLink("c", "AUTH", "AUTH-1", None), url) == url
 
 
 def _closed_port_url():
@@ -46,7 +90,7 @@ def _closed_port_url():
 
 
 def test_a_code_that_never_left_the_machine_can_be_sent_again():
-    from seecodes.client import CodeLedger, ConnectionFailed, RequestOutcomeUnknown, TaskClient
+    from seecodes_client import CodeLedger, ConnectionFailed, RequestOutcomeUnknown
 
     ledger, base = CodeLedger(), _closed_port_url()
     for _ in range(2):
@@ -56,7 +100,7 @@ def test_a_code_that_never_left_the_machine_can_be_sent_again():
 
 
 def test_a_jira_request_that_never_left_keeps_its_key():
-    from seecodes.client import ConnectionFailed, JiraClient
+    from seecodes_client import ConnectionFailed, JiraClient
 
     client = JiraClient(_closed_port_url(), lambda: "token")
     client._key, client._key_expires_at = "sc_jira_req_current", None

@@ -5,10 +5,10 @@ import zipfile
 import pytest
 from sqlalchemy import select
 
-from seecodes.client import (Conflict, LocalRefusal, RequestOutcomeUnknown, RunFailed, TaskClient,
+from seecodes_client import (Conflict, LocalRefusal, RequestOutcomeUnknown, RunFailed, TaskClient,
                              parse_launch_url)
-from seecodes.client import tasks as tasks_module
-from seecodes.client.launch import CodeLedger
+from seecodes_client import tasks as tasks_module
+from seecodes_client.launch import CodeLedger
 from seecodes.credits.models import UsageRow
 from seecodes.extensions import db
 
@@ -42,36 +42,36 @@ def test_a_link_naming_another_backend_than_the_configured_one_is_refused(launch
     assert refused.value.code == "backend_mismatch"
 
 
-def test_a_second_exchange_of_a_code_is_refused_locally_and_never_sent(launch_link, dropping):
+def test_a_second_exchange_of_a_code_is_refused_locally_and_never_sent(base_url, launch_link, dropping):
     ledger = CodeLedger()
     link = launch_link()["httpsUrl"]
-    first = TaskClient.open(link, ledger=ledger, session=dropping)
+    first = TaskClient.open(link, base_url=base_url, ledger=ledger, session=dropping)
     with pytest.raises(LocalRefusal) as refused:
-        TaskClient.open(link, ledger=ledger, session=dropping)
+        TaskClient.open(link, base_url=base_url, ledger=ledger, session=dropping)
     assert refused.value.code == "launch_code_already_used"
     assert len([url for _, url in dropping.sent if "launch-exchange" in url]) == 1
     assert first.context() is not None  # the first permit was not revoked
 
 
 @SQLITE_ONLY
-def test_the_ledger_file_refuses_a_code_across_processes(tmp_path, launch_link):
+def test_the_ledger_file_refuses_a_code_across_processes(base_url, tmp_path, launch_link):
     link = launch_link()["httpsUrl"]
-    TaskClient.open(link, ledger=CodeLedger(tmp_path / "codes"))
+    TaskClient.open(link, base_url=base_url, ledger=CodeLedger(tmp_path / "codes"))
     with pytest.raises(LocalRefusal):
-        TaskClient.open(link, ledger=CodeLedger(tmp_path / "codes"))
+        TaskClient.open(link, base_url=base_url, ledger=CodeLedger(tmp_path / "codes"))
     assert (tmp_path / "codes").stat().st_mode & 0o777 == 0o600
     assert parse_launch_url(link).code not in (tmp_path / "codes").read_text()
 
 
-def test_a_lost_exchange_answer_says_to_open_a_new_link(launch_link, dropping):
+def test_a_lost_exchange_answer_says_to_open_a_new_link(base_url, launch_link, dropping):
     ledger = CodeLedger()
     link = launch_link()["httpsUrl"]
     dropping.drop("POST", "/v1/security/launch-exchange")
     with pytest.raises(RequestOutcomeUnknown):
-        TaskClient.open(link, ledger=ledger, session=dropping)
+        TaskClient.open(link, base_url=base_url, ledger=ledger, session=dropping)
     with pytest.raises(LocalRefusal):
-        TaskClient.open(link, ledger=ledger, session=dropping)
-    assert TaskClient.open(launch_link()["httpsUrl"], ledger=ledger).context() is not None
+        TaskClient.open(link, base_url=base_url, ledger=ledger, session=dropping)
+    assert TaskClient.open(launch_link()["httpsUrl"], base_url=base_url, ledger=ledger).context() is not None
 
 
 def test_a_run_from_files_on_disk_ends_with_its_output(task_client, credits, tmp_path):
@@ -181,7 +181,7 @@ def test_index_sync_uploads_new_content_then_reuses_it(task_client, tmp_path):
 
 
 def _hash(path):
-    from seecodes.client.indexing import file_hash
+    from seecodes_client.indexing import file_hash
 
     return file_hash(path)
 
@@ -203,7 +203,7 @@ def test_an_oversized_upsert_chunk_is_halved_on_413(app, task_client, monkeypatc
 
 
 def test_a_refused_exchange_leaves_the_code_usable(base_url, launch_link, tmp_path):
-    from seecodes.client import Forbidden
+    from seecodes_client import Forbidden
 
     ledger = CodeLedger(tmp_path / "codes")
     link = parse_launch_url(launch_link()["httpsUrl"])
@@ -219,7 +219,7 @@ def test_uploads_reach_s3_through_a_presigned_put_and_a_presigned_post(moto_url)
     """The two shapes of S3 upload targets, against moto's S3 server."""
     import boto3
 
-    from seecodes.client.tasks import TaskClient as Client
+    from seecodes_client.tasks import TaskClient as Client
 
     s3 = boto3.client("s3", endpoint_url=moto_url, region_name="us-east-1")
     put_url = s3.generate_presigned_url("put_object", Params={"Bucket": S3_BUCKET, "Key": "runs/r1/input/a.md"},

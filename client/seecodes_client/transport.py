@@ -1,16 +1,22 @@
 """HTTP plumbing shared by the clients: a requests.Session, timeouts, error answers turned into exceptions."""
 from __future__ import annotations
 
-from typing import Any, Mapping
+from typing import Any, Iterator, Mapping
 from urllib.parse import quote
 
 import requests
 
 from . import errors
+from .trust import check_backend_url
 
 USER_AGENT = "seecodes-client/1"
 REQUEST_ID_HEADER = "X-Request-ID"
 DEFAULT_TIMEOUT = 30.0
+CHUNK_BYTES = 64 * 1024
+MAX_ERROR_BYTES = 64 * 1024
+# Answers that may come from a proxy after the backend did the work: without the backend's envelope the
+# outcome of a write is unknown.
+GATEWAY_STATUSES = frozenset({502, 503, 504})
 
 
 def path_segment(value: str) -> str:
@@ -47,8 +53,32 @@ def is_envelope(response: requests.Response) -> bool:
     return isinstance(body, dict) and body.get("ok") is False and "error" in body
 
 
+def _read_bounded(response: requests.Response) -> None:
+    """Read at most MAX_ERROR_BYTES of a streamed, unread error answer (an envelope is small; a hostile or
+    broken server's error page need not be)."""
+    if response._content is not False:  # already read (not streamed)
+        return
+    body = b""
+    try:
+        for chunk in response.iter_content(CHUNK_BYTES):
+            body += chunk
+            if len(body) >= MAX_ERROR_BYTES:
+                break
+    except requests.RequestException:
+        pass
+    finally:
+        response.close()
+    response._content = body[:MAX_ERROR_BYTES]
+
+
+def is_lost_answer(response: requests.Response) -> bool:
+    """A gateway's 502/503/504 page instead of the backend's answer: the request may have run."""
+    return response.status_code in GATEWAY_STATUSES and not is_envelope(response)
+
+
 def error_from(response: requests.Response) -> errors.ApiError:
     """The exception for an error answer, carrying the envelope's code, detail, status and request id."""
+    _read_bounded(response)
     body = _json_or_none(response)
     if isinstance(body, dict) and "error" in body:
         code = str(body.get("error"))
@@ -74,8 +104,7 @@ class Transport:
     """Sends requests to one backend base URL (which may carry a path prefix)."""
 
     def __init__(self, base_url: str, *, timeout: float = DEFAULT_TIMEOUT, session: requests.Session | None = None):
-        if not base_url.startswith(("http://", "https://")):
-            raise errors.LocalRefusal(f"The backend URL must be http(s)://…, not {base_url!r}.", code="bad_base_url")
+        check_backend_url(base_url)
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
         self.session = session or requests.Session()
@@ -86,18 +115,48 @@ class Transport:
 
     def send(self, method: str, path: str, *, headers: Mapping[str, str] | None = None,
              params: Mapping[str, Any] | None = None, json: Any = None, data: Any = None, files: Any = None,
-             timeout: float | None = None) -> requests.Response:
-        """One HTTP exchange; raises ConnectionFailed when no answer arrives."""
+             timeout: float | None = None, stream: bool = False) -> requests.Response:
+        """One HTTP exchange; raises ConnectionFailed when no answer arrives.
+
+        A request to the backend (a path) never follows a redirect: it carries a permit, a Forge token or a
+        request key, and a redirect would hand them to whatever host the ``Location`` names (requests
+        strips only ``Authorization`` on a change of host). A 3xx answer raises ``RedirectRefused``.
+        Presigned storage URLs (absolute, no credential of ours) follow redirects as usual.
+        """
         url = self.url(path)
+        follow = path.startswith(("http://", "https://"))
         clean_params = {k: v for k, v in (params or {}).items() if v is not None} or None
         try:
-            return self.session.request(method, url, headers=dict(headers or {}), params=clean_params, json=json,
-                                        data=data, files=files, timeout=timeout or self.timeout)
+            response = self.session.request(method, url, headers=dict(headers or {}), params=clean_params,
+                                            json=json, data=data, files=files, timeout=timeout or self.timeout,
+                                            allow_redirects=follow, stream=stream)
         except requests.RequestException as error:
             failure = errors.ConnectionFailed(f"No answer from {url}: {error.__class__.__name__}: {error}",
                                               code="connection_failed", method=method, url=url)
             failure.sent = not _never_connected(error)
             raise failure from error
+        if not follow and 300 <= response.status_code < 400 and response.status_code != 304:
+            location = response.headers.get("Location", "")
+            response.close()
+            raise errors.RedirectRefused(
+                f"The backend answered {response.status_code} redirecting to {location or '(no Location)'}; the "
+                "client does not follow a redirect with its credentials. Check the backend URL.",
+                code="redirect_refused", status=response.status_code, request_id=request_id_of(response),
+                method=method, url=url)
+        return response
+
+    @staticmethod
+    def iter_body(response: requests.Response, chunk_size: int = CHUNK_BYTES) -> Iterator[bytes]:
+        """The body of a streamed answer in chunks (memory stays bounded whatever its size)."""
+        try:
+            for chunk in response.iter_content(chunk_size):
+                if chunk:
+                    yield chunk
+        except requests.RequestException as error:
+            raise errors.ConnectionFailed(f"The answer from {response.url} broke off: {error.__class__.__name__}: "
+                                          f"{error}", code="connection_failed", url=response.url) from error
+        finally:
+            response.close()
 
     @staticmethod
     def check(response: requests.Response) -> requests.Response:

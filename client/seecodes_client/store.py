@@ -1,4 +1,5 @@
-"""The CLI's files in the user's config folder: the task permit (0600), used launch codes, index state."""
+"""The CLI's files in the user's config folder: the task permit (0600), trusted backends, used launch codes, index
+state."""
 from __future__ import annotations
 
 import hashlib
@@ -11,6 +12,9 @@ from typing import Any, Mapping
 from .errors import LocalRefusal
 from .launch import CodeLedger
 from .tasks import Permit
+from .trust import normalize
+
+MAX_REMEMBERED_BACKENDS = 20
 
 
 def config_dir(env: Mapping[str, str] = os.environ) -> Path:
@@ -43,6 +47,24 @@ class Store:
     @property
     def session_path(self) -> Path:
         return self.folder / "session.json"
+
+    @property
+    def backends_path(self) -> Path:
+        return self.folder / "backends.json"
+
+    def trusted_backends(self) -> list[str]:
+        """Backends of earlier confirmed opens, most recent last (see trust.choose_backend)."""
+        try:
+            found = json.loads(self.backends_path.read_text())["backends"]
+        except (FileNotFoundError, ValueError, KeyError, TypeError):
+            return []
+        return [normalize(url) for url in found if isinstance(url, str)] if isinstance(found, list) else []
+
+    def remember_backend(self, base_url: str) -> None:
+        """Trust ``base_url`` for later links (an open the user configured or confirmed went through)."""
+        backend = normalize(base_url)
+        kept = [url for url in self.trusted_backends() if url != backend][-(MAX_REMEMBERED_BACKENDS - 1):]
+        write_private(self.backends_path, {"backends": [*kept, backend]})
 
     def ledger(self) -> CodeLedger:
         return CodeLedger(self.folder / "used-launch-codes")

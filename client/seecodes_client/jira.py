@@ -8,7 +8,8 @@ from typing import Any, Callable, Mapping
 import requests
 
 from . import errors
-from .transport import DEFAULT_TIMEOUT, PublicRoutes, Transport, error_from, is_envelope, path_segment
+from .transport import DEFAULT_TIMEOUT, PublicRoutes, Transport, error_from, is_lost_answer, path_segment
+from .trust import same_origin
 
 REQUEST_KEY_HEADER = "X-SeeCodes-Jira-Request-Key"
 NEXT_KEY_HEADER = "X-SeeCodes-Next-Request-Key"
@@ -16,8 +17,6 @@ NEXT_KEY_EXPIRES_HEADER = "X-SeeCodes-Next-Request-Key-Expires-At"
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 # A key this close to its expiry is not worth sending: bootstrap a fresh chain instead.
 EXPIRY_MARGIN_SECONDS = 5.0
-# Answers that may come from a proxy after the backend did the work: the outcome is unknown.
-GATEWAY_STATUSES = frozenset({502, 503, 504})
 
 
 class JiraClient(PublicRoutes):
@@ -34,6 +33,8 @@ class JiraClient(PublicRoutes):
       envelope) consumed nothing, so the key that was sent stays current;
     - ``401 request_key_replayed/expired/unknown`` means the route did not run: the client bootstraps
       again and retries once, whatever the method;
+    - a redirect is never followed (``RedirectRefused``): the Forge token and the key would go to the host
+      it names; the key that was sent is dropped, and a next key from any other host is ignored;
     - a lost answer (timeout, reset, a gateway error page) may hide a request that ran and consumed the
       key: the key is dropped, and an idempotent request (GET) is retried once on a fresh chain, while a
       POST raises ``RequestOutcomeUnknown`` — retrying could mint a second link or permit or record a
@@ -94,6 +95,8 @@ class JiraClient(PublicRoutes):
         next_key = response.headers.get(NEXT_KEY_HEADER)
         if not next_key:
             return False
+        if response.history or not same_origin(response.url, self.transport.base_url):
+            return False  # a key handed out by another host is not our backend's: never send it anywhere
         self._key = next_key
         try:
             self._key_expires_at = float(response.headers.get(NEXT_KEY_EXPIRES_HEADER, ""))
@@ -129,7 +132,7 @@ class JiraClient(PublicRoutes):
                         "It was not retried.", code="outcome_unknown", method=method, url=error.url) from error
                 if self._adopt_next_key(response):
                     return response
-                if response.status_code in GATEWAY_STATUSES and not is_envelope(response):
+                if is_lost_answer(response):
                     if idempotent and attempt == 1:
                         continue
                     if not idempotent:

@@ -111,7 +111,13 @@ class RateLimited(ApiError):
 
 
 class ServerError(ApiError):
-    """5xx: the server or one of its dependencies failed."""
+    """5xx: the server or one of its dependencies failed (also: an answer the client cannot accept, such as a
+    permit bound to another task than the link's)."""
+
+
+class RedirectRefused(ApiError):
+    """The backend answered a redirect (3xx). The client never follows one with a credential: the permit,
+    a Forge token or a request key would go wherever the ``Location`` points."""
 
 
 class RunFailed(SeeCodesError):

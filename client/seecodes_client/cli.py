@@ -1,24 +1,29 @@
-"""The ``seecodes`` terminal CLI (``python -m seecodes.client``) for the editor's side of a Jira task."""
+"""The ``seecodes`` terminal CLI (``python -m seecodes_client``) for the editor's side of a Jira task."""
 from __future__ import annotations
 
 import argparse
+import codecs
 import json
 import os
 import sys
 import time
 from pathlib import Path
-from typing import Any, Mapping, Sequence, TextIO
+from typing import Any, Iterable, Mapping, Sequence, TextIO
 
 from . import errors
 from .indexing import SyncReport
 from .launch import parse_launch_url
 from .store import Store, config_dir
-from .tasks import TaskClient, resolve_backend
+from .tasks import TaskClient, save_chunks
+from .transport import PublicRoutes, Transport
+from .trust import choose_backend
 
 EXIT_OK = 0
 EXIT_CLIENT_ERROR = 2    # bad usage, or the client refused locally (no open task, a used launch code, …)
 EXIT_REFUSED = 3         # the server refused the request (4xx)
 EXIT_SERVER_FAILURE = 4  # the server failed or did not answer (5xx, connection), or the run failed
+EXIT_INTERRUPTED = 130   # Ctrl-C, as shells report SIGINT
+PROGRESS_FIELDS = ("ready", "left", "risks", "logs", "progress", "confidence")
 
 
 def exit_code(error: BaseException) -> int:
@@ -27,6 +32,23 @@ def exit_code(error: BaseException) -> int:
     if isinstance(error, errors.ApiError) and error.status is not None and 400 <= error.status < 500:
         return EXIT_REFUSED
     return EXIT_SERVER_FAILURE
+
+
+class UsageError(Exception):
+    """A command line argparse cannot read (raised instead of argparse's exit, so --json can answer it)."""
+
+
+class Reported(Exception):
+    """An error already written into the command's JSON document; only the exit code is left to give."""
+
+    def __init__(self, error: BaseException, code: int):
+        super().__init__(str(error))
+        self.code = code
+
+
+class Parser(argparse.ArgumentParser):
+    def error(self, message: str):
+        raise UsageError(f"{self.prog}: {message}")
 
 
 class Output:
@@ -42,19 +64,57 @@ class Output:
             self.stdout.write(text if text.endswith("\n") or not text else text + "\n")
         self.stdout.flush()
 
+    def stream(self, document: dict, field: str, chunks: Iterable[bytes | str]) -> int:
+        """Write a large text as it arrives, in bounded memory: as is, or with --json as ``field`` of
+        ``document``, the string written piece by piece, escaped. Answers the characters written.
+
+        With --json, ``ok`` comes last, so that a failure in mid-stream still closes the one document
+        (``ok: false`` with the error's fields) instead of starting a second one.
+        """
+        decoder = codecs.getincrementaldecoder("utf-8")("replace")
+        written = 0
+        if self.as_json:
+            opening = json.dumps({**{k: v for k, v in document.items() if k != "ok"}, field: ""}, indent=2,
+                                 ensure_ascii=False)
+            self.stdout.write(opening[: opening.rindex('""') + 1])
+        try:
+            for chunk in chunks:
+                written += self._piece(decoder.decode(chunk) if isinstance(chunk, bytes) else chunk)
+            written += self._piece(decoder.decode(b"", final=True))
+        except (errors.SeeCodesError, KeyboardInterrupt) as error:
+            if not self.as_json:
+                raise
+            failure = error if isinstance(error, errors.SeeCodesError) else errors.LocalRefusal(
+                "Interrupted.", code="interrupted")
+            closing = {k: v for k, v in failure.to_dict().items()}
+            self.stdout.write('",\n' + json.dumps(closing, indent=2, ensure_ascii=False)[2:] + "\n")
+            self.stdout.flush()
+            raise Reported(failure, EXIT_INTERRUPTED if isinstance(error, KeyboardInterrupt) else exit_code(error))
+        if self.as_json:
+            self.stdout.write('",\n  "ok": true\n}\n')
+        self.stdout.flush()
+        return written
+
+    def _piece(self, text: str) -> int:
+        if text:
+            self.stdout.write(json.dumps(text, ensure_ascii=False)[1:-1] if self.as_json else text)
+            self.stdout.flush()
+        return len(text)
+
     def note(self, text: str) -> None:
         """Progress for humans, on stderr (never mixed into --json output)."""
         if not self.as_json:
             self.stderr.write(text + "\n")
             self.stderr.flush()
 
-    def error(self, error: BaseException) -> None:
+    def error(self, error: BaseException, **extra: Any) -> None:
         if isinstance(error, errors.SeeCodesError):
             document = error.to_dict()
             if isinstance(error, (errors.RunFailed, errors.RunTimeout)):
                 document["runId"] = error.run_id
         else:
             document = {"ok": False, "error": "client_error", "detail": str(error)}
+        document.update(extra)
         if self.as_json:
             self.stdout.write(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
             self.stdout.flush()
@@ -85,9 +145,11 @@ class App:
 
     def open(self) -> int:
         link = parse_launch_url(self.args.url)
-        backend = resolve_backend(link, self.base_url_option)
+        backend = choose_backend(link, self.base_url_option, self.store.trusted_backends(),
+                                 trust_link=self.args.trust_link)
         client = TaskClient.exchange(backend, link.code, link.project_id, link.task_id, ledger=self.store.ledger(),
                                      timeout=self.args.http_timeout)
+        self.store.remember_backend(backend)
         path = self.store.save_session(backend, client.permit)
         context = client.context()
         permit = client.permit
@@ -103,14 +165,13 @@ class App:
         return EXIT_OK
 
     def models(self) -> int:
-        from .transport import PublicRoutes, Transport
-
         routes = PublicRoutes()
         routes.transport = Transport(self.base_url(), timeout=self.args.http_timeout)
         models = routes.models()
-        lines = [f"{m['id']:<24} context {m.get('maxContext')!s:>8}  pricing {m.get('pricing')}  "
-                 f"{m.get('description') or ''}" for m in models]
-        self.out.result({"ok": True, "models": models}, "\n".join(lines))
+        width = max([len(str(m.get("id"))) for m in models] + [10])
+        lines = [f"{m.get('id')!s:<{width}}  {_pricing_text(m.get('pricing'))}; context {_count(m.get('maxContext'))} "
+                 f"tokens" + (f"; {m['description']}" if m.get("description") else "") for m in models]
+        self.out.result({"ok": True, "models": models}, "\n".join(lines) or "The catalog has no models.")
         return EXIT_OK
 
     def run(self) -> int:
@@ -118,18 +179,49 @@ class App:
         prompt = self.args.prompt
         if self.args.prompt_file:
             prompt = Path(self.args.prompt_file).read_text()
-        result = client.run(self.args.model, prompt, self.args.files, timeout=self.args.wait_timeout,
-                            on_status=lambda d: self.out.note(_status_line(d)),
-                            on_run_id=lambda run_id: self.out.note(f"run {run_id}"), wait=not self.args.no_wait)
-        if self.args.no_wait:
-            self.out.result({"ok": True, "runId": result.run_id, "start": result.start}, result.run_id)
-            return EXIT_OK
-        if self.args.zip:
-            client.result_zip(result.run_id, self.args.zip)
-            self.out.note(f"result zip saved to {self.args.zip}")
-        self.out.result({"ok": True, "runId": result.run_id, "status": result.status, "start": result.start,
-                         "output": result.output}, result.output or "")
+        state: dict[str, Any] = {"runId": None, "start": None}
+
+        def announce(run_id: str) -> None:
+            state["runId"] = run_id
+            self.out.note(f"run {run_id}")
+
+        try:
+            result = client.run(self.args.model, prompt, self.args.files, timeout=self.args.wait_timeout,
+                                on_status=lambda d: self.out.note(_status_line(d)), on_run_id=announce,
+                                on_started=lambda answer: state.update(start=answer), wait=not self.args.no_wait,
+                                fetch_output=False)
+            if self.args.no_wait:
+                self.out.result({"ok": True, "runId": result.run_id, "start": result.start}, result.run_id)
+                return EXIT_OK
+            if self.args.zip:
+                client.result_zip(result.run_id, self.args.zip)
+                self.out.note(f"result zip saved to {self.args.zip}")
+            self.out.stream({"ok": True, "runId": result.run_id, "status": result.status, "start": result.start},
+                            "output", client.iter_output(result.run_id))
+        except KeyboardInterrupt:
+            return self.interrupted(state)
         return EXIT_OK
+
+    def interrupted(self, state: Mapping[str, Any]) -> int:
+        """Ctrl-C during `run`: stopping the CLI does not stop a started run, so say what goes on."""
+        run_id, start = state["runId"], state["start"]
+        if run_id is None:
+            detail = "Interrupted before a run was created; nothing was started or charged."
+        elif start is None:
+            detail = (f"Interrupted before run {run_id} was started, or while its start was on its way: "
+                      f"`seecodes status {run_id}` tells (initialized means not started and not charged).")
+        else:
+            credits = f" ({start['estimatedCredits']} credits estimated)" if start.get("estimatedCredits") else ""
+            detail = (f"Interrupted: run {run_id} goes on on the server and is charged{credits}; stopping the "
+                      f"CLI does not stop it (a failed run is refunded). Follow it with `seecodes status {run_id} "
+                      f"--follow`, then read it with `seecodes output {run_id}`.")
+        if self.out.as_json:
+            self.out.result({"ok": False, "error": "interrupted", "detail": detail, "runId": run_id,
+                             "started": start is not None})
+        else:
+            self.out.stderr.write(f"\nseecodes: {detail}\n")
+            self.out.stderr.flush()
+        return EXIT_INTERRUPTED
 
     def status(self) -> int:
         client = self.task_client()
@@ -147,26 +239,24 @@ class App:
         if self.args.follow:
             document = client.wait(self.args.run_id, timeout=self.args.wait_timeout,
                                    on_status=lambda d: self.out.note(_status_line(d)))
-            if document["status"] == "failed":
-                raise errors.RunFailed(self.args.run_id, document.get("error") or "The run failed.")
-        text = client.output(self.args.run_id)
-        self.out.result({"ok": True, "runId": self.args.run_id, "output": text}, text)
-        return EXIT_OK
+            if document["status"] != "succeeded":
+                raise errors.RunFailed(self.args.run_id, document.get("error") or f"The run ended {document['status']}.")
+        return self.deliver("output", client.iter_output(self.args.run_id))
 
     def logs(self) -> int:
         client = self.task_client()
-        if not self.args.follow:
-            text = client.logs(self.args.run_id)
-            self.out.result({"ok": True, "runId": self.args.run_id, "logs": text}, text)
+        pieces = client.follow_logs(self.args.run_id) if self.args.follow else client.iter_logs(self.args.run_id)
+        return self.deliver("logs", pieces)
+
+    def deliver(self, field: str, pieces: Iterable[bytes | str]) -> int:
+        """Stream a run's output or log to stdout, or with --out into a file."""
+        document = {"ok": True, "runId": self.args.run_id}
+        if not self.args.out:
+            self.out.stream(document, field, pieces)
             return EXIT_OK
-        collected = []
-        for piece in client.follow_logs(self.args.run_id):
-            collected.append(piece)
-            if not self.out.as_json:
-                self.out.stdout.write(piece)
-                self.out.stdout.flush()
-        if self.out.as_json:
-            self.out.result({"ok": True, "runId": self.args.run_id, "logs": "".join(collected)})
+        target = _save_text(pieces, Path(self.args.out))
+        self.out.note(f"{field} of {self.args.run_id} saved to {target}")
+        self.out.result({**document, "savedTo": str(target), "bytes": target.stat().st_size})
         return EXIT_OK
 
     def progress_show(self) -> int:
@@ -177,14 +267,18 @@ class App:
     def progress_push(self) -> int:
         client = self.task_client()
         document: dict[str, Any] = {}
+        if self.args.merge:
+            stored = client.progress() or {}
+            document = {name: stored[name] for name in PROGRESS_FIELDS if stored.get(name) is not None}
         if self.args.from_json:
             source = sys.stdin.read() if self.args.from_json == "-" else Path(self.args.from_json).read_text()
             try:
-                document = json.loads(source)
+                given = json.loads(source)
             except ValueError as error:
                 raise errors.LocalRefusal(f"--from-json is not JSON: {error}", code="bad_json")
-            if not isinstance(document, dict):
+            if not isinstance(given, dict):
                 raise errors.LocalRefusal("--from-json must hold a JSON object.", code="bad_json")
+            document.update(given)
         for option, name in (("ready", "ready"), ("left", "left"), ("risk", "risks"), ("log", "logs")):
             if getattr(self.args, option):
                 document[name] = getattr(self.args, option)
@@ -192,7 +286,11 @@ class App:
             if getattr(self.args, name) is not None:
                 document[name] = getattr(self.args, name)
         client.save_progress(document)
-        self.out.note(f"progress of {client.permit.task_id} saved")
+        if self.args.merge:
+            self.out.note(f"progress of {client.permit.task_id} saved (the fields not given were kept)")
+        else:
+            self.out.note(f"progress of {client.permit.task_id} replaced as a whole: fields not given are now "
+                          "empty (--merge keeps them)")
         self.out.result({"ok": True, "progress": document}, _progress_text(client.progress()))
         return EXIT_OK
 
@@ -211,6 +309,28 @@ class App:
                 + (f"; {len(report.skipped)} skipped (paths the index cannot hold)" if report.skipped else ""))
         self.out.result({"ok": True, **report.to_dict()}, text)
         return EXIT_OK
+
+
+def _save_text(pieces: Iterable[bytes | str], target: Path) -> Path:
+    return save_chunks((p.encode("utf-8") if isinstance(p, str) else p for p in pieces), target)
+
+
+def _count(value: Any) -> str:
+    return f"{value:,}" if isinstance(value, int) else "?"
+
+
+def _pricing_text(pricing: Any) -> str:
+    """``{"base": 1, "per_token": 0.001}`` as a person reads a price."""
+    if not isinstance(pricing, Mapping):
+        return "pricing unknown"
+    base = pricing.get("base")
+    per_token = pricing.get("per_token", pricing.get("perToken"))
+    parts = []
+    if isinstance(base, (int, float)):
+        parts.append(f"{base:g} credits per run")
+    if isinstance(per_token, (int, float)):
+        parts.append(f"{per_token * 1000:g} credits per 1,000 input tokens")
+    return " + ".join(parts) or "pricing unknown"
 
 
 def _when(epoch: int | None) -> str:
@@ -257,19 +377,23 @@ def _progress_text(document: Mapping[str, Any] | None) -> str:
 
 
 def parser() -> argparse.ArgumentParser:
-    top = argparse.ArgumentParser(prog="seecodes",
+    top = Parser(prog="seecodes",
                                   description="SeeCodes from a terminal: open a Jira task from its launch link, run "
                                               "the AI on files, follow runs, push progress, sync the project index.",
                                   epilog="Exit codes: 0 success, 2 client error, 3 refused by the server, "
                                          "4 server failure or failed run.")
     top.add_argument("--json", action="store_true", help="one JSON document on stdout (errors too)")
     top.add_argument("--config-dir", help="where the permit is kept (default $XDG_CONFIG_HOME/seecodes)")
-    top.add_argument("--base-url", help="the backend (default: the launch link's, or $SEECODES_BASE_URL)")
+    top.add_argument("--base-url", help="the backend you trust with the launch code, permit and files (default "
+                                        "$SEECODES_BASE_URL, else the one of your last open)")
     top.add_argument("--http-timeout", type=float, default=30.0, help="seconds per HTTP request (default 30)")
     commands = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     opened = commands.add_parser("open", help="exchange a launch link's one-time code and keep the task permit")
     opened.add_argument("url", help="vscode://…?code=… or https://…/v1/launch?p=…&t=…&c=…")
+    opened.add_argument("--trust-link", action="store_true",
+                        help="send the code to the backend the link names although you have not configured it "
+                             "(it is remembered as trusted)")
     opened.set_defaults(handler=App.open)
     commands.add_parser("context", help="the Jira task context").set_defaults(handler=App.context)
     commands.add_parser("models", help="the model catalog").set_defaults(handler=App.models)
@@ -289,12 +413,18 @@ def parser() -> argparse.ArgumentParser:
         command = commands.add_parser(name, help=text)
         command.add_argument("run_id", metavar="RUN")
         command.add_argument("--follow", action="store_true", help="keep polling until the run settles")
+        if name != "status":
+            command.add_argument("--out", metavar="PATH", help="write it to this file instead of stdout")
         command.set_defaults(handler=handler)
 
     progress = commands.add_parser("progress", help="the task's ready / left / risk document")
     progress_commands = progress.add_subparsers(dest="progress_command", required=True, metavar="ACTION")
     progress_commands.add_parser("show", help="print the stored document").set_defaults(handler=App.progress_show)
-    push = progress_commands.add_parser("push", help="replace the stored document")
+    push = progress_commands.add_parser(
+        "push", help="replace the stored document as a whole (fields not given become empty; --merge keeps them)",
+        description="Replaces the task's whole progress document: a field you do not give is cleared. With "
+                    "--merge, the stored fields you do not give are kept.")
+    push.add_argument("--merge", action="store_true", help="keep the stored fields that are not given")
     push.add_argument("--ready", action="append", metavar="LINE", help="a done item (repeatable)")
     push.add_argument("--left", action="append", metavar="LINE", help="remaining work (repeatable)")
     push.add_argument("--risk", action="append", metavar="LINE", help="a risk flag (repeatable)")
@@ -319,10 +449,24 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None, stderr: TextIO | None = None,
          env: Mapping[str, str] | None = None) -> int:
-    args = parser().parse_args(argv)
-    out = Output(args.json, stdout or sys.stdout, stderr or sys.stderr)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    stdout, stderr = stdout or sys.stdout, stderr or sys.stderr
+    try:
+        args = parser().parse_args(argv)
+    except UsageError as error:
+        # Before "--", a --json anywhere asks for JSON: the parse failed, so args cannot say it.
+        as_json = "--json" in (argv[: argv.index("--")] if "--" in argv else argv)
+        if as_json:
+            Output(True, stdout, stderr).result({"ok": False, "error": "usage", "detail": str(error),
+                                                 "status": None, "requestId": None})
+        else:
+            stderr.write(f"{parser().format_usage()}{error}\n")
+        return EXIT_CLIENT_ERROR
+    out = Output(args.json, stdout, stderr)
     try:
         return args.handler(App(args, out, os.environ if env is None else env))
+    except Reported as reported:
+        return reported.code
     except errors.SeeCodesError as error:
         out.error(error)
         return exit_code(error)
@@ -330,4 +474,10 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None, std
         out.error(errors.LocalRefusal(str(error), code="local_error"))
         return EXIT_CLIENT_ERROR
     except KeyboardInterrupt:
-        return 130
+        out.error(errors.LocalRefusal("Interrupted.", code="interrupted"))
+        return EXIT_INTERRUPTED
+
+
+def main_exit() -> None:
+    """The ``seecodes`` console script."""
+    sys.exit(main())

@@ -1,7 +1,11 @@
 """TaskClient: the editor's side of the API, authenticated by a task permit obtained from a launch code."""
 from __future__ import annotations
 
+import codecs
 import json as jsonlib
+import os
+import re
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -10,14 +14,20 @@ from typing import Any, Callable, Iterable, Iterator, Mapping
 import requests
 
 from . import errors
-from .launch import DEFAULT_LEDGER, CodeLedger, LaunchLink, parse_launch_url
-from .transport import DEFAULT_TIMEOUT, PublicRoutes, Transport, path_segment
+from .launch import DEFAULT_LEDGER, CodeLedger, parse_launch_url
+from .transport import (CHUNK_BYTES, DEFAULT_TIMEOUT, PublicRoutes, Transport, error_from, is_lost_answer,
+                        path_segment)
+from .trust import choose_backend
 
-FINAL_STATUSES = frozenset({"succeeded", "failed"})
+FINAL_STATUSES = frozenset({"succeeded", "failed", "cancelled"})  # cancelled: servers with run control
 # The server's limits on project-index requests (docs/project-indexes.md); the client stays well under them.
 MAX_INDEX_ITEMS = 5000
 UPSERT_CHUNK_ENTRIES = 1000
 UPSERT_CHUNK_BYTES = 4 * 1024 * 1024
+# Pauses before each retry of a GET that got no answer or a 5xx: about 7.5 s in all, then the error.
+GET_RETRY_DELAYS = (0.5, 1.0, 2.0, 4.0)
+MAX_POLL_PAUSE = 30.0  # a server's Retry-After is followed up to this many seconds
+_CONTENT_RANGE = re.compile(r"bytes (\d+)-\d+/(?:\d+|\*)")
 
 
 @dataclass(frozen=True)
@@ -70,16 +80,24 @@ class TaskClient(PublicRoutes):
     """
 
     def __init__(self, base_url: str, permit: Permit | str, *, project_id: str = "", task_id: str = "",
-                 timeout: float = DEFAULT_TIMEOUT, session: requests.Session | None = None):
-        """``permit`` is a Permit, or the bare token with its ``project_id`` / ``task_id`` binding."""
+                 timeout: float = DEFAULT_TIMEOUT, session: requests.Session | None = None,
+                 retry_delays: Iterable[float] = GET_RETRY_DELAYS, sleep: Callable[[float], None] = time.sleep):
+        """``permit`` is a Permit, or the bare token with its ``project_id`` / ``task_id`` binding.
+
+        GETs that get no answer or a 5xx are retried after each of ``retry_delays`` (seconds, slept with
+        ``sleep``); writes are never repeated blindly (see ``init_run`` and ``start_run``).
+        """
         self.transport = Transport(base_url, timeout=timeout, session=session)
         self.permit = permit if isinstance(permit, Permit) else Permit(permit, project_id, task_id)
+        self.retry_delays = tuple(retry_delays)
+        self.sleep = sleep
 
     # --- the handshake ---------------------------------------------------------------------------------
 
     @classmethod
     def exchange(cls, base_url: str, code: str, project_id: str, task_id: str, *, ledger: CodeLedger | None = None,
-                 timeout: float = DEFAULT_TIMEOUT, session: requests.Session | None = None) -> "TaskClient":
+                 timeout: float = DEFAULT_TIMEOUT, session: requests.Session | None = None,
+                 **options: Any) -> "TaskClient":
         """``POST /v1/security/launch-exchange``, exactly once per code.
 
         The code is recorded in ``ledger`` before it is sent; a second attempt raises ``LocalRefusal``
@@ -92,6 +110,8 @@ class TaskClient(PublicRoutes):
         try:
             answer = transport.post_json("/v1/security/launch-exchange",
                                          {"code": code, "projectId": project_id, "taskId": task_id})
+        except errors.RedirectRefused:
+            raise  # the code stays claimed: whoever redirected may have let it through first
         except errors.ApiError as error:
             if not isinstance(error.body, dict):  # a proxy's error page: the backend may have used the code
                 raise errors.RequestOutcomeUnknown(
@@ -109,32 +129,61 @@ class TaskClient(PublicRoutes):
                 "The launch-exchange answer was lost; the code may already be spent. Open a new launch link "
                 "from Jira (exchanging this code again would revoke its permit).", code="outcome_unknown",
                 method="POST", url=error.url) from error
-        return cls(base_url, Permit.from_answer(answer), timeout=timeout, session=transport.session)
+        permit = _bound_permit(answer, project_id, task_id, base_url)
+        return cls(base_url, permit, timeout=timeout, session=transport.session, **options)
 
     @classmethod
-    def open(cls, launch_url: str, *, base_url: str | None = None, ledger: CodeLedger | None = None,
-             timeout: float = DEFAULT_TIMEOUT, session: requests.Session | None = None) -> "TaskClient":
-        """Exchange the code of a ``vscode://`` or https launcher link.
+    def open(cls, launch_url: str, *, base_url: str | None = None, trusted: Iterable[str] = (),
+             trust_link: bool = False, ledger: CodeLedger | None = None, timeout: float = DEFAULT_TIMEOUT,
+             session: requests.Session | None = None, **options: Any) -> "TaskClient":
+        """Exchange the code of a ``vscode://`` or https launcher link with a backend you trust.
 
-        The backend is the https link's own origin, or the ``baseUrl`` of a vscode:// link, or
-        ``base_url``. When ``base_url`` is given and the link names another backend, the link is refused:
-        a crafted link must not send your files to somebody else's server.
+        The code goes to ``base_url`` (your backend) or to one of the ``trusted`` backends; a link that
+        names another backend (an https launcher's own host, a vscode:// link's ``baseUrl``) is refused
+        with ``LocalRefusal`` unless ``trust_link`` says you checked it: a crafted link must not send your
+        permit and files to somebody else's server (see ``trust.choose_backend``). ``options`` go to the
+        constructor (``retry_delays``, ``sleep``).
         """
         link = parse_launch_url(launch_url)
-        backend = resolve_backend(link, base_url)
+        backend = choose_backend(link, base_url, list(trusted), trust_link=trust_link)
         return cls.exchange(backend, link.code, link.project_id, link.task_id, ledger=ledger, timeout=timeout,
-                            session=session)
+                            session=session, **options)
 
     # --- plumbing --------------------------------------------------------------------------------------
 
     def _headers(self) -> dict:
         return {"Authorization": f"Bearer {self.permit.permit}"}
 
-    def _get(self, path: str, **kwargs) -> requests.Response:
-        return Transport.check(self.transport.send("GET", path, headers=self._headers(), **kwargs))
+    def _get(self, path: str, *, headers: Mapping[str, str] | None = None, params: Mapping[str, Any] | None = None,
+             stream: bool = False, accept: Iterable[int] = (), credential: bool = True) -> requests.Response:
+        """A GET, retried with backoff on no answer and on 5xx (reading twice changes nothing).
+
+        ``accept`` lists error statuses answered as they are instead of raised; ``credential=False`` is
+        for presigned storage URLs, which never get the permit.
+        """
+        delays = iter(self.retry_delays)
+        sent = {**(self._headers() if credential else {}), **(headers or {})}
+        while True:
+            try:
+                response = self.transport.send("GET", path, headers=sent, params=params, stream=stream)
+            except errors.ConnectionFailed:
+                delay = next(delays, None)
+                if delay is None:
+                    raise
+                self.sleep(delay)
+                continue
+            if response.status_code >= 500:
+                delay = next(delays, None)
+                if delay is not None:
+                    response.close()
+                    self.sleep(delay)
+                    continue
+            if response.status_code in set(accept):
+                return response
+            return Transport.check(response)
 
     def _get_json(self, path: str, **kwargs) -> dict:
-        return self.transport.get_json(path, headers=self._headers(), **kwargs)
+        return Transport.document(self._get(path, **kwargs))
 
     def _post_json(self, path: str, body: Any) -> dict:
         return self.transport.post_json(path, body, headers=self._headers())
@@ -169,8 +218,26 @@ class TaskClient(PublicRoutes):
     # --- runs ------------------------------------------------------------------------------------------
 
     def init_run(self, model: str, files: Iterable[str]) -> dict:
-        """``POST /v1/tasks/init``: ``runId`` and one upload target per file name."""
-        return self._post_json("/v1/tasks/init", {"model": model, "files": list(files)})
+        """``POST /v1/tasks/init``: ``runId`` and one upload target per file name.
+
+        A lost answer (no answer after sending, or a gateway's 502/503/504 page) raises
+        ``RequestOutcomeUnknown``: a run may have been created that this client cannot name. It costs
+        nothing until started; call again for a new one.
+        """
+        lost = ("The answer to init was lost: a run may have been created, but it is not started and costs "
+                "nothing. Run again.")
+        try:
+            response = self.transport.send("POST", "/v1/tasks/init", json={"model": model, "files": list(files)},
+                                           headers=self._headers())
+        except errors.ConnectionFailed as error:
+            if not error.sent:
+                raise
+            raise errors.RequestOutcomeUnknown(lost, code="outcome_unknown", method="POST", url=error.url) from error
+        if is_lost_answer(response):
+            raise errors.RequestOutcomeUnknown(f"{lost} (HTTP {response.status_code} from a gateway)",
+                                               code="outcome_unknown", status=response.status_code,
+                                               method="POST", url=response.url)
+        return Transport.document(response)
 
     def upload(self, target: Any, name: str, data: bytes) -> None:
         """Send one input file to the upload target that init answered.
@@ -198,26 +265,40 @@ class TaskClient(PublicRoutes):
     def start_run(self, run_id: str, model: str | None = None, prompt: str | None = None) -> dict:
         """``POST /v1/tasks/{runId}/start``; safe against a lost answer.
 
-        If the answer is lost the run's status says what happened: still ``initialized`` means the start
-        did not happen (it is sent once more); anything else means it did (a second start would be
-        ``409 run_already_started`` and charge nothing), and the status document is answered instead.
+        An answer is lost when none arrives or a gateway's 502/503/504 page stands in for the backend's
+        (the run may have been queued and charged behind it). The run's status then says what happened:
+        still ``initialized`` means the start did not happen (it is sent once more); anything else means
+        it did (a second start would be ``409 run_already_started`` and charge nothing), and the status
+        is answered instead. When not even the status can be read, ``RequestOutcomeUnknown``.
         """
         path = f"/v1/tasks/{path_segment(run_id)}/start"
         body = {"model": model, "userPrompt": prompt}
         for attempt in (1, 2):
             try:
-                return self.transport.post_json(path, body, headers=self._headers())
-            except errors.ConnectionFailed:
+                response = self.transport.send("POST", path, json=body, headers=self._headers())
+            except errors.ConnectionFailed as error:
+                lost: errors.SeeCodesError = error
+            else:
+                if not is_lost_answer(response):
+                    try:
+                        return Transport.document(response)
+                    except errors.Conflict as error:
+                        if attempt == 2 and error.code == "run_already_started":
+                            return {"ok": True, "runId": run_id, "status": self.status(run_id).get("status"),
+                                    "recovered": True}
+                        raise
+                lost = error_from(response)
+            try:
                 status = self.status(run_id)
-                if status.get("status") != "initialized":
-                    return {"ok": True, "runId": run_id, "status": status.get("status"), "recovered": True}
-                if attempt == 2:
-                    raise
-            except errors.Conflict as error:
-                if attempt == 2 and error.code == "run_already_started":
-                    return {"ok": True, "runId": run_id, "status": self.status(run_id).get("status"),
-                            "recovered": True}
-                raise
+            except errors.SeeCodesError as error:
+                raise errors.RequestOutcomeUnknown(
+                    f"The answer to the start of {run_id} was lost and its status cannot be read: the run may be "
+                    f"started and charged. Check with `seecodes status {run_id}` before starting it again.",
+                    code="outcome_unknown", method="POST", url=self.transport.url(path)) from error
+            if status.get("status") != "initialized":
+                return {"ok": True, "runId": run_id, "status": status.get("status"), "recovered": True}
+            if attempt == 2:
+                raise lost
         raise AssertionError("unreachable")
 
     def status(self, run_id: str) -> dict:
@@ -225,31 +306,52 @@ class TaskClient(PublicRoutes):
         return self._get_json(f"/v1/tasks/{path_segment(run_id)}")["status"]
 
     def output(self, run_id: str) -> str:
-        """``GET /v1/tasks/{runId}/output``: the text artifact of a succeeded run (409 before)."""
+        """``GET /v1/tasks/{runId}/output``: the text artifact of a succeeded run (409 before), in memory.
+
+        For an answer of any size use ``iter_output`` (chunks) or ``save_output`` (a file).
+        """
         return self._get(f"/v1/tasks/{path_segment(run_id)}/output").text
 
+    def iter_output(self, run_id: str, chunk_size: int = CHUNK_BYTES) -> Iterator[bytes]:
+        """The output's bytes in chunks: memory stays bounded however large the output is."""
+        return Transport.iter_body(self._get(f"/v1/tasks/{path_segment(run_id)}/output", stream=True), chunk_size)
+
+    def save_output(self, run_id: str, destination: str | Path) -> Path:
+        """Stream the output into a file (written whole or not at all)."""
+        return save_chunks(self.iter_output(run_id), destination)
+
     def logs(self, run_id: str) -> str:
-        """``GET /v1/tasks/{runId}/logs``: the log so far."""
+        """``GET /v1/tasks/{runId}/logs``: the log so far, in memory (``iter_logs`` streams it)."""
         return self._get(f"/v1/tasks/{path_segment(run_id)}/logs").text
 
+    def iter_logs(self, run_id: str, chunk_size: int = CHUNK_BYTES) -> Iterator[bytes]:
+        """The log so far in chunks of bytes."""
+        return Transport.iter_body(self._get(f"/v1/tasks/{path_segment(run_id)}/logs", stream=True), chunk_size)
+
     def result_zip(self, run_id: str, destination: str | Path) -> Path:
-        """Download the succeeded run's result zip (output and log) from its presigned URL."""
+        """Stream the succeeded run's result zip (output and log) from its presigned URL into a file."""
         url = self.status(run_id).get("resultZipUrl")
         if not url:
             raise errors.LocalRefusal(f"Run {run_id} has no result zip (it has not succeeded).", code="no_result_zip")
-        response = Transport.check(self.transport.send("GET", url))
-        target = Path(destination)
-        target.write_bytes(response.content)
-        return target
+        return save_chunks(Transport.iter_body(self._get(url, stream=True, credential=False)), destination)
 
     def wait(self, run_id: str, *, timeout: float | None = 1800.0, on_status: Callable[[dict], None] | None = None,
              delays: Iterator[float] | None = None, sleep: Callable[[float], None] = time.sleep) -> dict:
-        """Poll with backoff until the run settles; ``on_status`` sees every status change."""
+        """Poll with backoff until the run settles; ``on_status`` sees every status change.
+
+        Polls are cheap where the server allows: the last ``ETag`` goes back as ``If-None-Match`` (a 304
+        means nothing changed), and a ``Retry-After`` (seconds, at most MAX_POLL_PAUSE) replaces the
+        client's own backoff for that pause.
+        """
         deadline = None if timeout is None else time.monotonic() + timeout
         delays = delays or backoff()
-        last = None
+        path = f"/v1/tasks/{path_segment(run_id)}"
+        last, document, etag = None, None, None
         while True:
-            document = self.status(run_id)
+            response = self._get(path, headers={"If-None-Match": etag} if etag and document else None)
+            if response.status_code != 304 or document is None:
+                document = Transport.document(response)["status"]
+                etag = response.headers.get("ETag")
             if document.get("status") != last:
                 last = document.get("status")
                 if on_status:
@@ -258,30 +360,45 @@ class TaskClient(PublicRoutes):
                 return document
             if deadline is not None and time.monotonic() >= deadline:
                 raise errors.RunTimeout(run_id, f"Run {run_id} is still {last} after {timeout:g} s.")
-            sleep(next(delays))
+            pause = next(delays)
+            asked = _seconds(response.headers.get("Retry-After"))
+            sleep(min(asked, MAX_POLL_PAUSE) if asked is not None else pause)
 
     def follow_logs(self, run_id: str, *, delays: Iterator[float] | None = None,
                     sleep: Callable[[float], None] = time.sleep) -> Iterator[str]:
-        """Yield the log as it grows, until the run settles."""
+        """Yield the log as it grows, until the run settles; each poll asks only for what is new.
+
+        See ``LogFollower``: with a server that answers ``Range`` and ``If-None-Match`` every byte of the
+        log is downloaded once; with one that does not, the client still yields each byte once.
+        """
         delays = delays or backoff()
-        seen = 0
+        follower = LogFollower(self, run_id)
+        decoder = codecs.getincrementaldecoder("utf-8")("replace")
         while True:
             settled = self.status(run_id).get("status") in FINAL_STATUSES
-            text = self.logs(run_id)
-            if len(text) > seen:
-                yield text[seen:]
-                seen = len(text)
+            for chunk in follower.read_new():
+                text = decoder.decode(chunk)
+                if text:
+                    yield text
             if settled:
+                tail = decoder.decode(b"", final=True)
+                if tail:
+                    yield tail
                 return
             sleep(next(delays))
 
     def run(self, model: str, prompt: str | None, files: Mapping[str, bytes] | Iterable[str | Path], *,
             timeout: float | None = 1800.0, on_status: Callable[[dict], None] | None = None,
-            on_run_id: Callable[[str], None] | None = None, wait: bool = True) -> RunResult:
+            on_run_id: Callable[[str], None] | None = None, on_started: Callable[[dict], None] | None = None,
+            wait: bool = True, fetch_output: bool = True) -> RunResult:
         """init → upload every file → start → poll → output, in one call.
 
-        ``files`` maps names to bytes, or lists paths on disk (sent under their base names). Raises
-        ``RunFailed`` when the run ends failed and ``RunTimeout`` when it does not settle in ``timeout``.
+        ``files`` maps names to bytes, or lists paths on disk (sent under their base names). Each file is
+        sent as a plain ``PUT`` of its bytes to init's ``uploads[name]`` (the contract's upload target on
+        every deployment). ``on_run_id`` hears the run id once init answers, ``on_started`` the start
+        answer (from then on the run is charged). Raises ``RunFailed`` when the run ends failed and
+        ``RunTimeout`` when it does not settle in ``timeout``. With ``fetch_output=False`` the output is
+        left on the server (read it with ``iter_output``).
         """
         contents = _read_inputs(files)
         init = self.init_run(model, list(contents))
@@ -291,12 +408,14 @@ class TaskClient(PublicRoutes):
         for name, data in contents.items():
             self.upload(init["uploads"][name], name, data)
         started = self.start_run(run_id, model, prompt)
+        if on_started:
+            on_started(started)
         if not wait:
             return RunResult(run_id, {"status": started.get("status")}, started)
         document = self.wait(run_id, timeout=timeout, on_status=on_status)
-        if document["status"] == "failed":
-            raise errors.RunFailed(run_id, document.get("error") or "The run failed.")
-        return RunResult(run_id, document, started, self.output(run_id))
+        if document["status"] != "succeeded":
+            raise errors.RunFailed(run_id, document.get("error") or f"The run ended {document['status']}.")
+        return RunResult(run_id, document, started, self.output(run_id) if fetch_output else None)
 
     # --- project index ---------------------------------------------------------------------------------
 
@@ -350,19 +469,93 @@ class TaskClient(PublicRoutes):
         return sync(self, root, **kwargs)
 
 
+class LogFollower:
+    """Reads a growing log from where the previous read stopped.
+
+    Each read sends ``Range: bytes=<offset>-`` and the last ``ETag`` as ``If-None-Match``, and takes what
+    the server answers: 304 or 416 (nothing new), 206 from the offset (only the new bytes travel), or a
+    plain 200 with the whole log (a server without ranges: the bytes already seen are skipped, as they
+    stream, without keeping them).
+    """
+
+    def __init__(self, client: "TaskClient", run_id: str):
+        self.client, self.path = client, f"/v1/tasks/{path_segment(run_id)}/logs"
+        self.offset = 0
+        self.etag: str | None = None
+        self.ranges = True
+
+    def read_new(self) -> Iterator[bytes]:
+        headers = {}
+        if self.offset and self.ranges:
+            headers["Range"] = f"bytes={self.offset}-"
+        if self.etag:
+            headers["If-None-Match"] = self.etag
+        response = self.client._get(self.path, headers=headers, stream=True, accept=(416,))
+        if response.status_code in (304, 416):
+            response.close()
+            return
+        skip = self.offset
+        if response.status_code == 206:
+            found = _CONTENT_RANGE.match(response.headers.get("Content-Range", ""))
+            if not found or int(found.group(1)) > self.offset:  # not the range asked for: read it whole
+                response.close()
+                self.ranges = False
+                yield from self.read_new()
+                return
+            skip = self.offset - int(found.group(1))
+        etag = response.headers.get("ETag")
+        for chunk in Transport.iter_body(response):
+            if skip:
+                if len(chunk) <= skip:
+                    skip -= len(chunk)
+                    continue
+                chunk, skip = chunk[skip:], 0
+            self.offset += len(chunk)
+            yield chunk
+        self.etag = etag
+
+
+def _seconds(value: str | None) -> float | None:
+    try:
+        seconds = float(value) if value is not None else None
+    except ValueError:
+        return None
+    return seconds if seconds is not None and seconds >= 0 else None
+
+
+def save_chunks(chunks: Iterable[bytes], destination: str | Path) -> Path:
+    """Write chunks to a temporary file beside ``destination``, then rename it: never a half-written file."""
+    target = Path(destination)
+    handle, temporary = tempfile.mkstemp(dir=target.parent if str(target.parent) else ".", prefix=".seecodes-")
+    try:
+        with os.fdopen(handle, "wb") as out:
+            for chunk in chunks:
+                out.write(chunk)
+        os.replace(temporary, target)
+    except BaseException:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
+        raise
+    return target
+
+
+def _bound_permit(answer: Mapping[str, Any], project_id: str, task_id: str, base_url: str) -> Permit:
+    """The permit of a launch-exchange answer, if it is bound to the link's own project and task.
+
+    A backend that answers a permit for another task (a broken or hostile one) would make every later
+    command act on that task: nothing of such an answer is kept.
+    """
+    permit = answer.get("permit")
+    if not isinstance(permit, str) or not permit or (answer.get("projectId"), answer.get("taskId")) != (
+            project_id, task_id):
+        raise errors.ServerError(
+            f"The backend {base_url} answered a permit for {answer.get('projectId')!r}/{answer.get('taskId')!r}, "
+            f"not for the link's {project_id}/{task_id}; nothing was stored.", code="permit_binding_mismatch",
+            status=200)
+    return Permit.from_answer(answer)
+
+
 from .indexing import SyncReport  # noqa: E402  (re-exported for the type hint above)
-
-
-def resolve_backend(link: LaunchLink, base_url: str | None) -> str:
-    """The backend a link's code is sent to (see ``TaskClient.open``)."""
-    if base_url and link.base_url and link.base_url.rstrip("/") != base_url.rstrip("/"):
-        raise errors.LocalRefusal(f"The launch link names the backend {link.base_url}, not {base_url}; refusing "
-                                  "to send the code (and later your files) there.", code="backend_mismatch")
-    backend = link.base_url or base_url
-    if not backend:
-        raise errors.LocalRefusal("This vscode:// link does not name its backend; pass the backend URL "
-                                  "(--base-url or SEECODES_BASE_URL).", code="backend_unknown")
-    return backend.rstrip("/")
 
 
 def _read_inputs(files: Mapping[str, bytes] | Iterable[str | Path]) -> dict[str, bytes]:
@@ -393,4 +586,4 @@ def _size_bounded(pending: list, max_count: int, max_bytes: int) -> list:
     return chunk
 
 
-__all__ = ["Permit", "RunResult", "SyncReport", "TaskClient", "backoff", "resolve_backend"]
+__all__ = ["LogFollower", "Permit", "RunResult", "SyncReport", "TaskClient", "backoff", "save_chunks"]
