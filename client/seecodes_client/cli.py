@@ -212,9 +212,17 @@ class App:
                       f"`seecodes status {run_id}` tells (initialized means not started and not charged).")
         else:
             credits = f" ({start['estimatedCredits']} credits estimated)" if start.get("estimatedCredits") else ""
+            if self.confirm(f"\nInterrupted: run {run_id} goes on on the server and is charged{credits}. "
+                            f"Cancel it (its credits are refunded)? [y/N] "):
+                cancelled = self.task_client().cancel(run_id)
+                detail = (f"Run {run_id} cancelled; {cancelled.get('refundedCredits', 0)} credits refunded.")
+                self.out.result({"ok": False, "error": "interrupted", "detail": detail, "runId": run_id,
+                                 "started": True, "cancelled": cancelled}, detail)
+                return EXIT_INTERRUPTED
             detail = (f"Interrupted: run {run_id} goes on on the server and is charged{credits}; stopping the "
                       f"CLI does not stop it (a failed run is refunded). Follow it with `seecodes status {run_id} "
-                      f"--follow`, then read it with `seecodes output {run_id}`.")
+                      f"--follow`, then read it with `seecodes output {run_id}`, or stop it with "
+                      f"`seecodes cancel {run_id}`.")
         if self.out.as_json:
             self.out.result({"ok": False, "error": "interrupted", "detail": detail, "runId": run_id,
                              "started": start is not None})
@@ -222,6 +230,23 @@ class App:
             self.out.stderr.write(f"\nseecodes: {detail}\n")
             self.out.stderr.flush()
         return EXIT_INTERRUPTED
+
+    def confirm(self, question: str) -> bool:
+        """Ask on the terminal; never when stdin is not a terminal or the output is --json (scripts)."""
+        if self.out.as_json or not sys.stdin.isatty():
+            return False
+        self.out.stderr.write(question)
+        self.out.stderr.flush()
+        try:
+            return sys.stdin.readline().strip().lower() in ("y", "yes")
+        except (KeyboardInterrupt, EOFError):
+            return False
+
+    def cancel(self) -> int:
+        answer = self.task_client().cancel(self.args.run_id)
+        self.out.result({"ok": True, **answer}, f"{answer['runId']}: cancelled; "
+                        f"{answer.get('refundedCredits', 0)} credits refunded")
+        return EXIT_OK
 
     def status(self) -> int:
         client = self.task_client()
@@ -416,6 +441,10 @@ def parser() -> argparse.ArgumentParser:
         if name != "status":
             command.add_argument("--out", metavar="PATH", help="write it to this file instead of stdout")
         command.set_defaults(handler=handler)
+
+    cancel = commands.add_parser("cancel", help="stop a run that has not settled; its credits are refunded")
+    cancel.add_argument("run_id", metavar="RUN")
+    cancel.set_defaults(handler=App.cancel)
 
     progress = commands.add_parser("progress", help="the task's ready / left / risk document")
     progress_commands = progress.add_subparsers(dest="progress_command", required=True, metavar="ACTION")

@@ -7,6 +7,7 @@ import os
 import re
 import tempfile
 import time
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Mapping
@@ -26,6 +27,10 @@ UPSERT_CHUNK_ENTRIES = 1000
 UPSERT_CHUNK_BYTES = 4 * 1024 * 1024
 # Pauses before each retry of a GET that got no answer or a 5xx: about 7.5 s in all, then the error.
 GET_RETRY_DELAYS = (0.5, 1.0, 2.0, 4.0)
+# A run write (init, start, cancel) whose answer was lost is sent again with the same Idempotency-Key after these
+# pauses: the backend answers the first answer again, so a retry never doubles a run or a charge.
+WRITE_RETRY_DELAYS = (0.5, 2.0)
+IDEMPOTENCY_HEADER = "Idempotency-Key"
 MAX_POLL_PAUSE = 30.0  # a server's Retry-After is followed up to this many seconds
 _CONTENT_RANGE = re.compile(r"bytes (\d+)-\d+/(?:\d+|\*)")
 
@@ -85,7 +90,8 @@ class TaskClient(PublicRoutes):
         """``permit`` is a Permit, or the bare token with its ``project_id`` / ``task_id`` binding.
 
         GETs that get no answer or a 5xx are retried after each of ``retry_delays`` (seconds, slept with
-        ``sleep``); writes are never repeated blindly (see ``init_run`` and ``start_run``).
+        ``sleep``); a write is sent again only with its Idempotency-Key, so the backend does it once (see
+        ``_idempotent_write``).
         """
         self.transport = Transport(base_url, timeout=timeout, session=session)
         self.permit = permit if isinstance(permit, Permit) else Permit(permit, project_id, task_id)
@@ -217,27 +223,36 @@ class TaskClient(PublicRoutes):
 
     # --- runs ------------------------------------------------------------------------------------------
 
-    def init_run(self, model: str, files: Iterable[str]) -> dict:
-        """``POST /v1/tasks/init``: ``runId`` and one upload target per file name.
+    def _idempotent_write(self, path: str, body: Any, what: str, hint: str = "") -> dict:
+        """POST a run write with an ``Idempotency-Key`` and, when its answer is lost (none arrives after the request
+        was sent, or a gateway's 502/503/504 page stands in for the backend's), send it again with the same key:
+        the backend answers the first answer again instead of doing the work twice. When every attempt is lost,
+        ``RequestOutcomeUnknown``."""
+        headers = {**self._headers(), IDEMPOTENCY_HEADER: uuid.uuid4().hex}
+        lost: errors.SeeCodesError | None = None
+        for delay in (*WRITE_RETRY_DELAYS, None):
+            try:
+                response = self.transport.send("POST", path, json=body, headers=headers)
+            except errors.ConnectionFailed as error:
+                if not error.sent and lost is None:
+                    raise  # never reached the backend: nothing happened
+                lost = error
+            else:
+                if not is_lost_answer(response):
+                    return Transport.document(response)
+                lost = error_from(response)
+            if delay is not None:
+                self.sleep(delay)
+        raise errors.RequestOutcomeUnknown(
+            f"The answer to {what} was lost {len(WRITE_RETRY_DELAYS) + 1} times ({lost}).{hint}", code="outcome_unknown",
+            method="POST", url=self.transport.url(path)) from lost
 
-        A lost answer (no answer after sending, or a gateway's 502/503/504 page) raises
-        ``RequestOutcomeUnknown``: a run may have been created that this client cannot name. It costs
-        nothing until started; call again for a new one.
-        """
-        lost = ("The answer to init was lost: a run may have been created, but it is not started and costs "
-                "nothing. Run again.")
-        try:
-            response = self.transport.send("POST", "/v1/tasks/init", json={"model": model, "files": list(files)},
-                                           headers=self._headers())
-        except errors.ConnectionFailed as error:
-            if not error.sent:
-                raise
-            raise errors.RequestOutcomeUnknown(lost, code="outcome_unknown", method="POST", url=error.url) from error
-        if is_lost_answer(response):
-            raise errors.RequestOutcomeUnknown(f"{lost} (HTTP {response.status_code} from a gateway)",
-                                               code="outcome_unknown", status=response.status_code,
-                                               method="POST", url=response.url)
-        return Transport.document(response)
+    def init_run(self, model: str, files: Iterable[str]) -> dict:
+        """``POST /v1/tasks/init``: ``runId`` and one upload target per file name. Retried with its Idempotency-Key
+        when the answer is lost, so it creates one run; ``RequestOutcomeUnknown`` when every answer is lost (an
+        unstarted run costs nothing: call again)."""
+        return self._idempotent_write("/v1/tasks/init", {"model": model, "files": list(files)}, "init",
+                                      " A run may have been created; it is not started and costs nothing: run again.")
 
     def upload(self, target: Any, name: str, data: bytes) -> None:
         """Send one input file to the upload target that init answered.
@@ -263,43 +278,19 @@ class TaskClient(PublicRoutes):
         Transport.check(response)
 
     def start_run(self, run_id: str, model: str | None = None, prompt: str | None = None) -> dict:
-        """``POST /v1/tasks/{runId}/start``; safe against a lost answer.
+        """``POST /v1/tasks/{runId}/start``, retried with its Idempotency-Key when the answer is lost: the run is
+        queued and charged once. ``RequestOutcomeUnknown`` when every answer is lost (the run may be started:
+        ``seecodes status RUN`` tells before starting it again)."""
+        return self._idempotent_write(f"/v1/tasks/{path_segment(run_id)}/start",
+                                      {"model": model, "userPrompt": prompt}, f"the start of {run_id}",
+                                      f" The run may be started and charged: check with `seecodes status {run_id}` "
+                                      "before starting it again.")
 
-        An answer is lost when none arrives or a gateway's 502/503/504 page stands in for the backend's
-        (the run may have been queued and charged behind it). The run's status then says what happened:
-        still ``initialized`` means the start did not happen (it is sent once more); anything else means
-        it did (a second start would be ``409 run_already_started`` and charge nothing), and the status
-        is answered instead. When not even the status can be read, ``RequestOutcomeUnknown``.
-        """
-        path = f"/v1/tasks/{path_segment(run_id)}/start"
-        body = {"model": model, "userPrompt": prompt}
-        for attempt in (1, 2):
-            try:
-                response = self.transport.send("POST", path, json=body, headers=self._headers())
-            except errors.ConnectionFailed as error:
-                lost: errors.SeeCodesError = error
-            else:
-                if not is_lost_answer(response):
-                    try:
-                        return Transport.document(response)
-                    except errors.Conflict as error:
-                        if attempt == 2 and error.code == "run_already_started":
-                            return {"ok": True, "runId": run_id, "status": self.status(run_id).get("status"),
-                                    "recovered": True}
-                        raise
-                lost = error_from(response)
-            try:
-                status = self.status(run_id)
-            except errors.SeeCodesError as error:
-                raise errors.RequestOutcomeUnknown(
-                    f"The answer to the start of {run_id} was lost and its status cannot be read: the run may be "
-                    f"started and charged. Check with `seecodes status {run_id}` before starting it again.",
-                    code="outcome_unknown", method="POST", url=self.transport.url(path)) from error
-            if status.get("status") != "initialized":
-                return {"ok": True, "runId": run_id, "status": status.get("status"), "recovered": True}
-            if attempt == 2:
-                raise lost
-        raise AssertionError("unreachable")
+    def cancel(self, run_id: str) -> dict:
+        """``POST /v1/tasks/{runId}/cancel``: ``{"runId", "status": "cancelled", "refundedCredits"}``. A run that has
+        not settled stops and its debit is refunded; a succeeded or failed one raises ``Conflict``
+        (``run_already_settled``)."""
+        return self._idempotent_write(f"/v1/tasks/{path_segment(run_id)}/cancel", None, f"the cancel of {run_id}")
 
     def status(self, run_id: str) -> dict:
         """``GET /v1/tasks/{runId}``: the status document (``status``, ``updatedAt``, ``error``, ``resultZipUrl``)."""

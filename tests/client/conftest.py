@@ -43,6 +43,7 @@ class DroppingSession(requests.Session):
         super().__init__()
         self.rules = []
         self.sent = []
+        self.keys = []  # the Idempotency-Key of each request sent (None without one)
 
     def drop(self, method, path_part, times=1):
         self.rules.append([method.upper(), path_part, times, None])
@@ -53,6 +54,7 @@ class DroppingSession(requests.Session):
 
     def send(self, request, **kwargs):
         self.sent.append((request.method, request.url))
+        self.keys.append(request.headers.get("Idempotency-Key"))
         response = super().send(request, **kwargs)
         for rule in self.rules:
             method, path_part, times, status = rule
@@ -90,6 +92,18 @@ def credits(grant, tenant, jira_client):
 
 
 @pytest.fixture
+def credits_left(app, tenant):
+    """The tenant's credits now."""
+    from seecodes.installations import service
+
+    def read():
+        with app.app_context():
+            return service.get_by_installation_id(tenant["installation_id"]).credits
+
+    return read
+
+
+@pytest.fixture
 def launch_link(jira_client, tenant):
     """Mint a launch link for AUTH/AUTH-128 as the Jira app does; answers the vscode-link document."""
 
@@ -104,7 +118,7 @@ def launch_link(jira_client, tenant):
 @pytest.fixture
 def task_client(base_url, launch_link, dropping):
     return TaskClient.open(launch_link()["httpsUrl"], base_url=base_url, ledger=CodeLedger(), session=dropping,
-                           retry_delays=(0, 0))
+                           retry_delays=(0, 0), sleep=lambda _: None)
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ import time
 import tracemalloc
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from seecodes_client import RequestOutcomeUnknown, ServerError, TaskClient
 from seecodes_client.cli import EXIT_INTERRUPTED, EXIT_OK
@@ -16,6 +16,7 @@ from seecodes_client.tasks import Permit
 
 from seecodes.credits.models import UsageRow
 from seecodes.extensions import db
+from seecodes.runs.models import Run
 
 from .conftest import LIST_MD, SQLITE_ONLY
 from .fake_backend import Answer, fake_backend, json_answer
@@ -199,19 +200,36 @@ def test_gets_give_up_after_their_retries(fake):
     assert len(fake.requests_to("/v1/tasks/run_1/output")) == 1 + len(client.retry_delays)
 
 
-def test_a_lost_init_answer_is_an_unknown_outcome(task_client, dropping):
+def _sent_with_keys(dropping, method, path_part):
+    return [key for (sent_method, url), key in zip(dropping.sent, dropping.keys)
+            if sent_method == method and path_part in url]
+
+
+def test_a_lost_init_answer_is_retried_with_its_idempotency_key_and_makes_one_run(app, task_client, credits,
+                                                                                  dropping):
     dropping.drop("POST", "/v1/tasks/init")
+    result = task_client.run("strict light", "p", {"list.md": LIST_MD})
+    assert result.succeeded
+    keys = _sent_with_keys(dropping, "POST", "/v1/tasks/init")
+    assert len(keys) == 2 and keys[0] == keys[1] and keys[0]
+    with app.app_context():
+        assert db.session.execute(select(func.count()).select_from(Run)).scalar_one() == 1
+
+
+def test_an_init_whose_every_answer_is_lost_is_an_unknown_outcome(task_client, dropping):
+    dropping.drop("POST", "/v1/tasks/init", times=10)
     with pytest.raises(RequestOutcomeUnknown) as lost:
         task_client.run("strict light", "p", {"list.md": LIST_MD})
     assert lost.value.code == "outcome_unknown" and "not started" in lost.value.detail
 
 
 @SQLITE_ONLY
-def test_a_gateway_page_instead_of_the_init_answer_is_an_unknown_outcome(task_client, dropping):
+def test_a_gateway_page_instead_of_the_init_answer_is_retried_and_answered(task_client, dropping):
     dropping.gateway_error("POST", "/v1/tasks/init")
-    with pytest.raises(RequestOutcomeUnknown) as lost:
+    assert task_client.init_run("strict light", ["list.md"])["runId"].startswith("run_")
+    dropping.gateway_error("POST", "/v1/tasks/init", times=10)
+    with pytest.raises(RequestOutcomeUnknown):
         task_client.init_run("strict light", ["list.md"])
-    assert lost.value.status == 502
 
 
 def _usage_rows(app, run_id):
@@ -219,21 +237,21 @@ def _usage_rows(app, run_id):
         return db.session.execute(select(UsageRow.type).where(UsageRow.run_id == run_id)).scalars().all()
 
 
-def test_a_gateway_page_instead_of_the_start_answer_is_a_lost_answer_recovered_and_charged_once(app, task_client,
-                                                                                                credits, dropping):
+def test_a_gateway_page_instead_of_the_start_answer_is_retried_and_charged_once(app, task_client, credits,
+                                                                                dropping):
     dropping.gateway_error("POST", "/start")
     result = task_client.run("strict light", "generate change log", {"list.md": LIST_MD})
-    assert result.succeeded and result.start["recovered"] is True
-    assert len([url for method, url in dropping.sent if url.endswith("/start")]) == 1  # not started twice
+    assert result.succeeded and result.start["status"] == "queued"
+    keys = _sent_with_keys(dropping, "POST", "/start")
+    assert len(keys) == 2 and keys[0] == keys[1]  # the same start, answered again by the backend
     assert _usage_rows(app, result.run_id) == ["task_run"]
 
 
 @SQLITE_ONLY
-def test_a_start_whose_answer_and_status_are_both_lost_is_an_unknown_outcome(task_client, credits, dropping):
+def test_a_start_whose_every_answer_is_lost_is_an_unknown_outcome(task_client, credits, dropping):
     init = task_client.init_run("strict light", ["list.md"])
     task_client.upload(init["uploads"]["list.md"], "list.md", LIST_MD)
-    dropping.gateway_error("POST", "/start")
-    dropping.drop("GET", f"/v1/tasks/{init['runId']}", times=10)
+    dropping.gateway_error("POST", "/start", times=10)
     with pytest.raises(RequestOutcomeUnknown) as lost:
         task_client.start_run(init["runId"], "strict light", "p")
     assert f"seecodes status {init['runId']}" in lost.value.detail
@@ -278,3 +296,39 @@ def test_waiting_polls_with_if_none_match_and_follows_retry_after(fake):
     document = client.wait("run_1", sleep=pauses.append, on_status=lambda d: seen.append(d["status"]))
     assert document["status"] == "succeeded" and seen == ["in_process", "succeeded"]
     assert polls == [None, 'W/"v1"', 'W/"v1"', 'W/"v1"'] and pauses == [2.0, 2.0, 2.0]
+
+
+@SQLITE_ONLY
+def test_ctrl_c_during_run_on_a_terminal_offers_the_cancel_and_refunds_it(cli, launch_link, credits, credits_left,
+                                                                          tmp_path, monkeypatch):
+    cli("open", launch_link()["httpsUrl"])
+    (tmp_path / "list.md").write_bytes(LIST_MD)
+    monkeypatch.setattr(TaskClient, "wait", lambda *a, **k: (_ for _ in ()).throw(KeyboardInterrupt))
+    monkeypatch.setattr("sys.stdin", io.StringIO("y\n"))
+    monkeypatch.setattr("sys.stdin.isatty", lambda: True, raising=False)
+    before = credits_left()
+    code, out, err = cli("run", "--model", "strict light", "--prompt", "p", str(tmp_path / "list.md"))
+    assert code == EXIT_INTERRUPTED and "Cancel it (its credits are refunded)? [y/N]" in err
+    run_id = re.search(r"run (run_\w+)", err).group(1)
+    assert f"Run {run_id} cancelled" in out + err
+    assert credits_left() == before  # whatever the run had been charged came back
+    code, out, _ = cli("--json", "status", run_id)
+    assert json.loads(out)["status"]["status"] == "cancelled"
+
+
+@SQLITE_ONLY
+def test_seecodes_cancel_stops_a_run_and_says_what_was_refunded(cli, launch_link, credits, task_client,
+                                                                monkeypatch):
+    from seecodes.runs import dispatch
+
+    monkeypatch.setattr(dispatch, "enqueue", lambda run_id: None)  # the run stays queued until cancelled
+    cli("open", launch_link()["httpsUrl"])
+    init = task_client.init_run("strict light", ["list.md"])
+    task_client.upload(init["uploads"]["list.md"], "list.md", LIST_MD)
+    started = task_client.start_run(init["runId"], "strict light", "p")
+    code, out, _ = cli("--json", "cancel", init["runId"])
+    document = json.loads(out)
+    assert code == EXIT_OK and document["status"] == "cancelled"
+    assert document["refundedCredits"] == started["estimatedCredits"]
+    code, out, _ = cli("--json", "cancel", init["runId"])  # twice: the same answer
+    assert json.loads(out)["refundedCredits"] == started["estimatedCredits"]

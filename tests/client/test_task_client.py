@@ -97,10 +97,10 @@ def test_an_unreadable_input_is_refused_before_anything_is_sent(task_client, tmp
     assert len(dropping.sent) == before
 
 
-def test_a_lost_start_answer_is_recovered_by_polling_and_charges_once(app, task_client, credits, dropping, tenant):
+def test_a_lost_start_answer_is_retried_with_its_key_and_charges_once(app, task_client, credits, dropping, tenant):
     dropping.drop("POST", "/start")
     result = task_client.run("strict light", "generate change log", {"list.md": LIST_MD})
-    assert result.succeeded and result.start["recovered"] is True
+    assert result.succeeded and result.start["status"] == "queued"
     with app.app_context():
         rows = db.session.execute(select(UsageRow.type).where(UsageRow.run_id == result.run_id)).scalars().all()
     assert rows == ["task_run"]
