@@ -152,7 +152,7 @@ OPERATIONS = {
 HEADERS = {
     "NextRequestKey": {"description": "The chain's next request key: send it as X-SeeCodes-Jira-Request-Key "
                                       "on the next Jira-side call (the key just used is spent).",
-                       "schema": {"type": "string"}, "example": "sc_jira_req_Vb3…"},
+                       "schema": {"type": "string"}, "example": ex.REQUEST_KEY["requestKey"]},
     "NextRequestKeyExpiresAt": {"description": "When the next request key expires (epoch seconds).",
                                 "schema": {"type": "integer"}, "example": 1735689600},
     "RetryAfter": {"description": "Seconds to wait before trying again.", "required": True,
@@ -169,12 +169,12 @@ HEADERS = {
 PARAMETERS = {
     "JiraRequestKey": {"name": REQUEST_KEY_HEADER, "in": "header", "required": True,
                        "description": "The chain's current single-use request key.",
-                       "schema": {"type": "string", "maxLength": 256}, "example": "sc_jira_req_…"},
+                       "schema": {"type": "string", "maxLength": 256}, "example": ex.REQUEST_KEY["requestKey"]},
     "JiraRequestKeyOptional": {"name": REQUEST_KEY_HEADER, "in": "header", "required": False,
                                "description": "Only with a Forge token as the bearer (the Jira app): the "
                                               "chain's current request key. With a task permit as the bearer "
                                               "this header is ignored and never consumed.",
-                               "schema": {"type": "string", "maxLength": 256}, "example": "sc_jira_req_…"},
+                               "schema": {"type": "string", "maxLength": 256}, "example": ex.REQUEST_KEY["requestKey"]},
 }
 
 # Field rules the server checks outside marshmallow's introspectable validators (guards, custom fields).
@@ -214,7 +214,10 @@ SCHEMA_PATCHES = {
     ("QueryItem", "hash"): _HASH_RULES,
     ("Entry", "hash"): _HASH_RULES,
     ("IndexUpsertBody", "deletePaths"): {"items": _PATH_RULES, "maxItems": 5000},
-    ("IndexUpsertBody", "entries"): {"maxProperties": 5000, "propertyNames": _PATH_RULES},
+    # OpenAPI 3.0 has no propertyNames: the key rules are said in words and, for tools, as an x- keyword.
+    ("IndexUpsertBody", "entries"): {"maxProperties": 5000, "x-propertyNames": _PATH_RULES, "description":
+                                     "At most 5000 entries, keyed by path. Each key is a " + _PATH_RULES[
+                                         "description"] + " (the keys' schema is in x-propertyNames)"},
     ("IndexQueryBody", "items"): {"maxItems": 5000},
     ("ErrorEnvelope", "runStatus"): {"enum": RUN_STATUSES},
     ("Weights", "changedFile"): {"type": "number"},
@@ -332,20 +335,40 @@ def _defaults_into_descriptions(schemas: dict, names: set) -> None:
                     field["description"] = f"{field.get('description', '').rstrip('.')}. Default: {shown}.".lstrip(". ")
 
 
-def _nullable_refs(node) -> None:
-    """apispec renders a nullable Nested as anyOf [$ref, any object]; OpenAPI 3.0 says allOf [$ref] + nullable."""
-    if isinstance(node, dict):
-        any_of = node.get("anyOf")
-        if (isinstance(any_of, list) and len(any_of) == 2 and "$ref" in any_of[0]
-                and any_of[1] == {"type": "object", "nullable": True}):
-            del node["anyOf"]
-            node["allOf"] = [any_of[0]]
-            node["nullable"] = True
-        for value in node.values():
-            _nullable_refs(value)
-    elif isinstance(node, list):
-        for value in node:
-            _nullable_refs(value)
+def _nullable_refs(schemas: dict) -> None:
+    """apispec renders a nullable Nested as anyOf [$ref, any object]. In OpenAPI 3.0.3 `nullable` only adds null
+    to a `type` beside it (so allOf [$ref] + nullable still refuses null): the referenced schema itself is made
+    nullable, which is sound because such a schema is only used where null is allowed (checked here)."""
+    nullable, plain, descriptions = set(), set(), {}
+
+    def walk(node):
+        if isinstance(node, dict):
+            any_of = node.get("anyOf")
+            if (isinstance(any_of, list) and len(any_of) == 2 and "$ref" in any_of[0]
+                    and any_of[1] == {"type": "object", "nullable": True}):
+                reference = any_of[0]["$ref"]
+                nullable.add(reference.rsplit("/", 1)[1])
+                if node.get("description"):
+                    descriptions[reference.rsplit("/", 1)[1]] = node["description"]
+                node.clear()
+                node["$ref"] = reference  # a description beside $ref would be ignored: it moves to the target
+                return
+            if isinstance(node.get("$ref"), str):
+                plain.add(node["$ref"].rsplit("/", 1)[1])
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(schemas)
+    both = nullable & plain
+    if both:
+        raise ValueError(f"schemas used both nullable and not: {sorted(both)}")
+    for name in nullable:
+        schemas[name]["nullable"] = True
+        if name in descriptions:
+            schemas[name]["description"] = descriptions[name]
 
 
 def _references(node, found: set) -> None:
