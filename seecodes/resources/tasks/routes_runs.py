@@ -3,16 +3,13 @@ from flask import Response, jsonify
 from flask.views import MethodView
 
 from ... import readonly
+from ...apidoc import raises
 from ...auth.guards import task_permit
-from ...extensions import ErrorEnvelopeSchema
 from ...runs import service as runs
 from . import blp
 from .schemas_runs import InitAnswerSchema, InitBodySchema, RunStatusAnswerSchema, StartAnswerSchema, StartBodySchema
 
-
-
-def _error(status: int, description: str):
-    return blp.alt_response(status, schema=ErrorEnvelopeSchema, description=description)
+RUN_NOT_FOUND = {404: ["run_not_found"]}  # no such run in the permit's tenant
 
 
 def _text(body: str) -> Response:
@@ -24,7 +21,7 @@ class RunInit(MethodView):
     @task_permit
     @blp.arguments(InitBodySchema)
     @blp.response(200, InitAnswerSchema)
-    @_error(503, "`storage_unavailable`: the object store cannot be used (missing credentials or bucket)")
+    @raises({503: ["storage_unavailable"]})  # the object store cannot be used (missing credentials or bucket)
     def post(self, body, permit):
         """Initialize an AI run
 
@@ -41,11 +38,9 @@ class RunStart(MethodView):
     @task_permit
     @blp.arguments(StartBodySchema)
     @blp.response(200, StartAnswerSchema)
-    @_error(402, "Not enough credits for the estimate (requiredCredits, availableCredits)")
-    @_error(404, "No such run in the permit's tenant")
-    @_error(409, "`uploads_incomplete` (missingFiles) or `run_already_started`")
-    @_error(413, "`input_exceeds_context` (the model's maxContext) or `upload_too_large`")
-    @_error(503, "`queue_unavailable`: nothing was charged, the run can be started again")
+    @raises({**RUN_NOT_FOUND, 402: ["insufficient_credits"], 409: ["uploads_incomplete", "run_already_started"],
+             413: ["input_exceeds_context", "upload_too_large"],
+             503: ["queue_unavailable", "storage_unavailable"]})  # queue_unavailable: nothing was charged
     def post(self, body, runId, permit):
         """Queue the AI run
 
@@ -59,7 +54,7 @@ class RunStart(MethodView):
 class RunStatus(MethodView):
     @task_permit(reads=runs.STATUS_WITH_PERMIT)
     @blp.response(200, RunStatusAnswerSchema)
-    @_error(404, "No such run in the permit's tenant")
+    @raises({**RUN_NOT_FOUND, 503: ["storage_unavailable"]})
     def get(self, runId, permit, read):
         """Poll run status
 
@@ -75,8 +70,7 @@ class RunOutput(MethodView):
     @blp.response(200, {"type": "string"}, content_type="text/plain",
                   description="The output artifact (usually Markdown)",
                   example="# Offline report\n")
-    @_error(404, "No such run in the permit's tenant")
-    @_error(409, "`run_not_succeeded`: the output exists once the run has succeeded")
+    @raises({**RUN_NOT_FOUND, 409: ["run_not_succeeded"], 503: ["storage_unavailable"]})
     def get(self, runId, permit, read):
         """Read task output
 
@@ -91,7 +85,7 @@ class RunLogs(MethodView):
     @blp.response(200, {"type": "string"}, content_type="text/plain",
                   description="One line per event: ISO-8601 UTC time, then text",
                   example="2026-04-04T12:34:56.000000Z queued: ...\n")
-    @_error(404, "No such run in the permit's tenant")
+    @raises(RUN_NOT_FOUND)
     def get(self, runId, permit, read):
         """Read task logs
 
