@@ -58,9 +58,12 @@ class Api(_Api):
             document = finisher(document)
         return document
 
+    def document_text(self) -> str:
+        """GET /openapi.json's body; `flask openapi print` prints the same (resources.openapi_doc.cli)."""
+        return flask.json.dumps(self.document(), indent=2, sort_keys=False)
+
     def _openapi_json(self):
-        return flask.current_app.response_class(flask.json.dumps(self.document(), indent=2, sort_keys=False),
-                                                mimetype="application/json")
+        return flask.current_app.response_class(self.document_text(), mimetype="application/json")
 
 
 # What reading a JSON body can refuse with (json_input and webargs): documented by @blp.arguments itself.

@@ -2,6 +2,11 @@
 responses rendered from what the views' decorators declare (seecodes.apidoc)."""
 from copy import deepcopy
 
+import click
+from flask.cli import AppGroup
+
+from ..extensions import api
+
 from ..json_input import CHECK_REQUEST_ERRORS
 from . import openapi_examples as ex
 from .tasks.schemas_runs import RUN_STATUSES
@@ -411,3 +416,20 @@ def finish(document: dict, public_base_url: str | None = None) -> dict:
     _defaults_into_descriptions(components.get("schemas", {}), _request_schema_names(document))
     _prune(document)
     return document
+
+
+# Replaces flask-smorest's `flask openapi print|write`, which print apispec's output without this finishing pass.
+cli = AppGroup("openapi", help="The served OpenAPI document (what GET /openapi.json answers).")
+
+
+@cli.command("print")
+def print_document():
+    """Print the served OpenAPI document (JSON)."""
+    click.echo(api.document_text())
+
+
+@cli.command("write")
+@click.argument("output_file", type=click.File(mode="w"))
+def write_document(output_file):
+    """Write the served OpenAPI document (JSON) to a file."""
+    click.echo(api.document_text(), file=output_file)
