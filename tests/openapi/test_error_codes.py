@@ -194,3 +194,29 @@ def test_every_error_answered_is_documented_for_its_operation(prober, monkeypatc
     assert {"invalid_json", "unsupported_media_type", "payload_too_large", "validation_failed"} <= seen["initRun"]
     assert [name for name, codes in seen.items() if not codes] == []
     assert prober.undocumented() == {}
+
+
+def test_codes_declared_by_the_guard_and_by_the_route_are_listed_together(document):
+    init = document["paths"]["/v1/tasks/init"]["post"]["responses"]
+    assert set(init["503"]["x-error-codes"]) == {"service_unavailable", "storage_unavailable"}  # guard and route
+    progress = document["paths"]["/v1/tasks/{taskId}/progress"]["get"]["responses"]
+    assert {"tenant_mismatch", "installation_inactive", "permit_binding_mismatch"} == set(
+        progress["403"]["x-error-codes"])
+    for path in ("/v1/tasks/{runId}", "/v1/tasks/{runId}/start", "/v1/tasks/{runId}/output", "/v1/tasks/{runId}/logs"):
+        for operation in (op for method, op in document["paths"][path].items() if method in HTTP_METHODS):
+            assert operation["responses"]["404"]["x-error-codes"] == ["run_not_found", "not_found"], path
+
+
+def test_the_finishing_pass_adds_no_code_and_refuses_an_undeclared_error_status(backend):
+    from seecodes.resources import openapi_doc
+
+    declared = {"paths": {"/v1/tasks/context": {"get": {"responses": {
+        "200": {"description": "OK"}, "404": {"x-error-codes": ["Context not found"]}}}}}}
+    finished = openapi_doc.finish(declared)["paths"]["/v1/tasks/context"]["get"]
+    assert {status: response["x-error-codes"] for status, response in finished["responses"].items()
+            if status != "200"} == {"404": ["Context not found"], **{
+                str(s): c for s, c in openapi_doc.CHECK_REQUEST_ERRORS.items()}}
+    assert finished["security"] == []  # no guard declared one
+    undeclared = {"paths": {"/v1/tasks/context": {"get": {"responses": {"404": {"description": "Not found"}}}}}}
+    with pytest.raises(ValueError, match="404"):
+        openapi_doc.finish(undeclared)
