@@ -1,10 +1,13 @@
 """Every error an operation answers is in the document: probes drive each operation into its refusals (missing
 and broken credentials, broken bodies and queries, unknown and foreign resources, each route's own states) and
 compare every (status, error) observed with the operation's responses and their x-error-codes."""
+import ast
+from pathlib import Path
+
 import pytest
 
 from seecodes import storage
-from seecodes.errors import Unavailable
+from seecodes.errors import HTTP_CODES, Unavailable
 
 from ..helpers import REQUEST_KEY, set_installation_status
 from .harness import MODEL, PROJECT, TASK, _upload
@@ -220,3 +223,47 @@ def test_the_finishing_pass_adds_no_code_and_refuses_an_undeclared_error_status(
     undeclared = {"paths": {"/v1/tasks/context": {"get": {"responses": {"404": {"description": "Not found"}}}}}}
     with pytest.raises(ValueError, match="404"):
         openapi_doc.finish(undeclared)
+
+
+ROOT = Path(__file__).resolve().parents[2] / "seecodes"
+# Codes of answers outside the document: signed storage URLs, /metrics, /readyz, and the unexpected 500.
+OUTSIDE_THE_DOCUMENT = {"storage_url_expired", "storage_url_invalid", "object_not_found", "metrics_disabled",
+                        "metrics_token_invalid", "not_ready", "internal_error"}
+
+
+def _raised_codes() -> set[str]:
+    """Every error code the server's source can answer, read from the code: `code="…"` where an error is made,
+    `code = "…"` in an error class, envelope(status, "…") calls (the client package is not the server)."""
+    found = set()
+    for path in ROOT.rglob("*.py"):
+        if "client" in path.relative_to(ROOT).parts:
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Call):
+                found |= {k.value.value for k in node.keywords if k.arg == "code" and isinstance(k.value, ast.Constant)}
+                name = getattr(node.func, "id", getattr(node.func, "attr", ""))
+                if name == "envelope" and len(node.args) > 1 and isinstance(node.args[1], ast.Constant):
+                    found.add(node.args[1].value)
+            elif isinstance(node, ast.ClassDef):
+                for statement in node.body:
+                    if isinstance(statement, ast.Assign):
+                        targets = [t for target in statement.targets
+                                   for t in (target.elts if isinstance(target, ast.Tuple) else [target])]
+                        values = statement.value.elts if isinstance(statement.value, ast.Tuple) else [statement.value]
+                        for target, value in zip(targets, values):
+                            if getattr(target, "id", None) == "code" and isinstance(value, ast.Constant):
+                                found.add(value.value)
+    return found
+
+
+def test_every_code_the_server_raises_is_documented_and_every_documented_one_is_raised(document):
+    documented = {code for item in document["paths"].values() for method, op in item.items()
+                  if method in HTTP_METHODS for response in op["responses"].values()
+                  for code in response.get("x-error-codes", [])}
+    raised = _raised_codes()
+    assert {"storage_unavailable", "run_not_found", "answer_too_large", "permit_expired"} <= raised  # it reads them
+    # The generic codes of errors.HTTP_CODES (werkzeug's exceptions, the default of a base class such as
+    # Conflict) depend on where they are answered: the probes above compare those per operation.
+    generic = set(HTTP_CODES.values())
+    assert sorted(raised - documented - OUTSIDE_THE_DOCUMENT - generic) == []
+    assert sorted(documented - raised - generic) == []
