@@ -43,8 +43,7 @@ FORGE_ERRORS = apidoc.merge({401: ["credential_missing", "forge_token_invalid", 
                              403: ["tenant_mismatch", "installation_inactive"],
                              422: ["validation_failed"]}, _DOWN)  # 422: a malformed cloudIdHint / siteUrlHint
 REQUEST_KEY_ERRORS = apidoc.merge(FORGE_ERRORS, {
-    401: ["request_key_missing", "request_key_unknown", "request_key_expired", "request_key_replayed"],
-    409: ["request_key_conflict"]})
+    401: ["request_key_missing", "request_key_unknown", "request_key_expired", "request_key_replayed"]})
 PERMIT_ERRORS = apidoc.merge({401: ["credential_missing", "permit_invalid", "permit_expired", "permit_revoked",
                                     "installation_inactive"]}, _DOWN)
 # Routes that compare the path or body with the permit (permits.require_binding) declare this themselves.
