@@ -5,7 +5,7 @@ from flask import Flask
 from flask.sessions import SessionInterface
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import config as config_module
+from . import config as config_module, http_limits
 from .errors import register_error_handlers
 from .extensions import SECURITY_SCHEMES, api, db, migrate
 
@@ -74,8 +74,9 @@ def _openapi_config() -> dict:
                                "next key in X-SeeCodes-Next-Request-Key; editor-side routes take a task permit. "
                                "Every error is {ok: false, error, detail}. Strings must not contain NUL (U+0000). "
                                "Outside this document: the HTTP server in front (gunicorn) refuses a request line "
-                               "over 4094 bytes (414) or a header over 8190 bytes (431) with its own text/html "
-                               "answer; nothing this document allows comes near those sizes.",
+                               f"over {http_limits.REQUEST_LINE_BYTES} bytes (414) or a header over "
+                               f"{http_limits.HEADER_FIELD_BYTES} bytes (431) with its own text/html answer; "
+                               "nothing this document allows comes near those sizes.",
                 "license": {"name": "Proprietary"},
                 "contact": {"name": "SeeCodes"},
             },

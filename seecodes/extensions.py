@@ -5,7 +5,8 @@ from flask_migrate import Migrate
 from flask_smorest import Api as _Api, Blueprint as _Blueprint
 from flask_sqlalchemy import SQLAlchemy
 
-from .errors import http_exception_response
+from . import apidoc
+from .errors import HTTP_CODES, http_exception_response
 from .json_input import JSONBodyParser
 
 db = SQLAlchemy()
@@ -57,15 +58,29 @@ class Api(_Api):
             document = finisher(document)
         return document
 
+    def document_text(self) -> str:
+        """GET /openapi.json's body; `flask openapi print` prints the same (resources.openapi_doc.cli)."""
+        return flask.json.dumps(self.document(), indent=2, sort_keys=False)
+
     def _openapi_json(self):
-        return flask.current_app.response_class(flask.json.dumps(self.document(), indent=2, sort_keys=False),
-                                                mimetype="application/json")
+        return flask.current_app.response_class(self.document_text(), mimetype="application/json")
+
+
+# What reading a JSON body can refuse with (json_input and webargs): documented by @blp.arguments itself.
+JSON_BODY_ERRORS = {400: ["invalid_json"], 413: ["payload_too_large"], 415: ["unsupported_media_type"],
+                    422: ["validation_failed"]}
 
 
 class Blueprint(_Blueprint):
-    """One per OpenAPI tag."""
+    """One per OpenAPI tag. `arguments` documents the refusals of the parsing it adds."""
 
     ARGUMENTS_PARSER = JSONBodyParser()
+
+    def arguments(self, schema, *, location="json", error_status_code=422, **kwargs):
+        decorator = super().arguments(schema, location=location, error_status_code=error_status_code, **kwargs)
+        # A query refused with another status than 422 answers that status's generic code (errors.HTTP_CODES).
+        refusals = JSON_BODY_ERRORS if location == "json" else {error_status_code: [HTTP_CODES[error_status_code]]}
+        return lambda view: apidoc.declare(decorator(view), refusals)
 
 
 # Two bearer schemes with distinct bearerFormat: a generator's auth callback tells them apart by name.

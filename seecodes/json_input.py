@@ -142,6 +142,11 @@ def _read_chunked_body() -> None:
     request._cached_data = b"".join(parts)
 
 
+# What check_request refuses with, on every route (NUL or a lone surrogate in a path or query parameter): the
+# OpenAPI document lists it on every operation.
+CHECK_REQUEST_ERRORS = {422: ["validation_failed"]}
+
+
 def check_request() -> None:
     """before_request: path parameters and query strings hold storable text; a JSON body parses."""
     if request.routing_exception is not None:

@@ -5,13 +5,12 @@ key are committed together when the route answers 2xx/3xx, and rolled back other
 failed route consumes nothing. The next request key is only announced after the commit.
 """
 import re
-from copy import deepcopy
 from dataclasses import dataclass
 from functools import wraps
 
 from flask import g, make_response, request
 
-from .. import clock, ratelimit, readonly
+from .. import apidoc, clock, ratelimit, readonly
 from ..errors import Invalid, Unauthorized
 from ..extensions import db
 from ..forge import tokens as forge_tokens
@@ -38,17 +37,20 @@ class JiraCaller:
         return self.identity.principal or ""
 
 
-def _error_doc(description: str) -> dict:
-    return {"description": description,
-            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorEnvelope"}}}}
-
-
-def _document(wrapper, security: list, responses: dict):
-    wrapper._apidoc = deepcopy(getattr(wrapper, "_apidoc", {}))
-    manual = wrapper._apidoc.setdefault("manual_doc", {})
-    manual["security"] = security
-    manual.setdefault("responses", {}).update({str(k): _error_doc(v) for k, v in responses.items()})
-    return wrapper
+# What each guard can refuse with, by status: the OpenAPI document lists exactly these (apidoc.declare).
+_DOWN = {503: ["service_unavailable"]}  # the database (or Redis) does not answer
+FORGE_ERRORS = apidoc.merge({401: ["credential_missing", "forge_token_invalid", "forge_token_expired"],
+                             403: ["tenant_mismatch", "installation_inactive"],
+                             422: ["validation_failed"]}, _DOWN)  # 422: a malformed cloudIdHint / siteUrlHint
+REQUEST_KEY_ERRORS = apidoc.merge(FORGE_ERRORS, {
+    401: ["request_key_missing", "request_key_unknown", "request_key_expired", "request_key_replayed"]})
+PERMIT_ERRORS = apidoc.merge({401: ["credential_missing", "permit_invalid", "permit_expired", "permit_revoked",
+                                    "installation_inactive"]}, _DOWN)
+# Routes that compare the path or body with the permit (permits.require_binding) declare this themselves.
+PERMIT_BINDING_ERRORS = {403: ["permit_binding_mismatch"]}
+FORGE = [{"forgeBearer": []}]
+FORGE_AND_KEY = [{"forgeBearer": [], "jiraRequestKey": []}]
+PERMIT = [{"taskPermit": []}]
 
 
 def _bearer() -> str:
@@ -109,7 +111,7 @@ def forge_bearer(view):
         caller = _jira_caller()
         return _transactional(view, *args, caller=caller, **kwargs)
 
-    return _document(wrapper, [{"forgeBearer": []}], {401: "Missing or invalid Forge token", 403: "Tenant mismatch"})
+    return apidoc.declare(wrapper, FORGE_ERRORS, security=FORGE)
 
 
 def _jira_caller_with_key() -> tuple[JiraCaller, request_keys.IssuedKey]:
@@ -148,16 +150,6 @@ def _with_request_key(view, args, kwargs, **extra):
     return response
 
 
-JIRA_RESPONSES = {
-    401: "Missing, malformed, expired, replayed or unknown Forge token or request key",
-    403: "Credential valid but bound to another tenant",
-}
-PERMIT_RESPONSES = {
-    401: "Missing, tampered, expired or revoked task permit",
-    403: "Permit bound to another tenant, project or task",
-}
-
-
 def forge_request_key(view):
     """Forge bearer plus the chain's current request key. Injects ``caller``."""
 
@@ -165,7 +157,7 @@ def forge_request_key(view):
     def wrapper(*args, **kwargs):
         return _with_request_key(view, args, kwargs)
 
-    return _document(wrapper, [{"forgeBearer": [], "jiraRequestKey": []}], JIRA_RESPONSES)
+    return apidoc.declare(wrapper, REQUEST_KEY_ERRORS, security=FORGE_AND_KEY)
 
 
 def task_permit(view=None, *, reads: permits.PermitRead | None = None):
@@ -188,7 +180,7 @@ def task_permit(view=None, *, reads: permits.PermitRead | None = None):
             binding, row = permits.verify_reading(token, reads.statement, reads.params(kwargs), connection)
         return make_response(view(*args, permit=binding, read=row, **kwargs))
 
-    return _document(wrapper, [{"taskPermit": []}], PERMIT_RESPONSES)
+    return apidoc.declare(wrapper, PERMIT_ERRORS, security=PERMIT)
 
 
 def permit_or_forge_request_key(view):
@@ -207,8 +199,7 @@ def permit_or_forge_request_key(view):
         binding = permits.verify(_bearer())
         return _transactional(view, *args, permit=binding, caller=None, **kwargs)
 
-    return _document(wrapper, [{"taskPermit": []}, {"forgeBearer": [], "jiraRequestKey": []}],
-                     {**JIRA_RESPONSES, **PERMIT_RESPONSES})
+    return apidoc.declare(wrapper, apidoc.merge(PERMIT_ERRORS, REQUEST_KEY_ERRORS), security=PERMIT + FORGE_AND_KEY)
 
 
 def rate_limited(scope: str, limits):
@@ -221,9 +212,7 @@ def rate_limited(scope: str, limits):
             ratelimit.hit(scope, request.remote_addr or "unknown", limit, window)
             return view(*args, **kwargs)
 
-        wrapper._apidoc = deepcopy(getattr(wrapper, "_apidoc", {}))
-        wrapper._apidoc.setdefault("manual_doc", {}).setdefault("responses", {})["429"] = _error_doc("Rate limited")
-        return wrapper
+        return apidoc.declare(wrapper, {429: ["rate_limited"]})
 
     return decorator
 

@@ -16,6 +16,7 @@ from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from .. import clock
+from ..apidoc import declare
 from ..errors import Conflict, Invalid
 from ..extensions import db
 from ..permits.service import Binding
@@ -26,6 +27,7 @@ REPLAYED_HEADER = "Idempotent-Replayed"
 LIFETIME = timedelta(hours=24)
 KEY_PATTERN = re.compile(r"[\x21-\x7e]{1,255}")  # printable ASCII, as Stripe's (UUIDs, ULIDs, …)
 TABLE = IdempotentRequest.__table__
+ERRORS = {409: ["idempotency_key_in_use"], 422: ["idempotency_key_invalid", "idempotency_key_reused"]}
 
 
 def checked_key(value: str) -> str:
@@ -110,7 +112,7 @@ def idempotent(view):
         finish(permit.installation_pk, key, response)
         return response
 
-    return wrapper
+    return declare(wrapper, ERRORS)
 
 
 def prune(now) -> int:

@@ -25,6 +25,7 @@ def register(app, api):
         api.register_blueprint(package.blp)
     system.document_spec_route(app, api)
     api.document_finishers[:] = [lambda document: openapi_doc.finish(document, app.config.get("SEECODES_PUBLIC_BASE_URL"))]
+    app.cli.add_command(openapi_doc.cli)  # replaces flask-smorest's group: its print skips the finishing pass
     app.register_blueprint(storage_blp)  # signed upload/download URLs: not part of the public contract
     app.register_blueprint(system.routes.operations)  # GET /readyz: operational, not part of the contract
     app.register_blueprint(_swagger_assets())

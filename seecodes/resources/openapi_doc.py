@@ -1,6 +1,13 @@
-"""The OpenAPI document's finishing pass: operation ids, credentials, headers, errors, examples and links in one table."""
+"""The OpenAPI document's finishing pass: operation ids, headers, examples and links from one table; the error
+responses rendered from what the views' decorators declare (seecodes.apidoc)."""
 from copy import deepcopy
 
+import click
+from flask.cli import AppGroup
+
+from ..extensions import api
+
+from ..json_input import CHECK_REQUEST_ERRORS
 from . import openapi_examples as ex
 from .tasks.schemas_runs import RUN_STATUSES
 
@@ -10,25 +17,9 @@ REQUEST_KEY_HEADER = "X-SeeCodes-Jira-Request-Key"
 NEXT_KEY_HEADER = "X-SeeCodes-Next-Request-Key"
 NEXT_KEY_EXPIRES_HEADER = "X-SeeCodes-Next-Request-Key-Expires-At"
 
-JIRA = [{"forgeBearer": [], "jiraRequestKey": []}]
-PERMIT = [{"taskPermit": []}]
-PUBLIC: list = []
-
-# Error codes each access pattern can answer, by status.
-_BODY = {400: ["invalid_json", "bad_request"], 413: ["payload_too_large"], 415: ["unsupported_media_type"],
-         422: ["validation_failed"]}
-_QUERY = {422: ["validation_failed"]}
-_DOWN = {503: ["service_unavailable"]}
-_FORGE = {401: ["credential_missing", "forge_token_invalid", "forge_token_expired"],
-          403: ["tenant_mismatch", "installation_inactive"], 422: ["validation_failed"], **_DOWN}
-_KEY = {401: _FORGE[401] + ["request_key_missing", "request_key_unknown", "request_key_expired",
-                            "request_key_replayed"],
-        403: _FORGE[403], 409: ["request_key_conflict"], 422: ["validation_failed"], **_DOWN}
-_PERMIT = {401: ["credential_missing", "permit_invalid", "permit_expired", "permit_revoked"],
-           403: ["permit_binding_mismatch", "installation_inactive"], **_DOWN}
-_RUN = {404: ["run_not_found"]}
-# Idempotency-Key on init, start and cancel (seecodes/idempotency).
-_IDEMPOTENT = {409: ["idempotency_key_in_use"], 422: ["idempotency_key_invalid", "idempotency_key_reused"]}
+JIRA = {"forgeBearer": [], "jiraRequestKey": []}
+# The router answers 404 `not_found` for a runId its converter refuses (resources.RunIdConverter).
+ROUTER_ERRORS = {"runId": {404: ["not_found"]}}
 
 ERROR_DESCRIPTIONS = {
     400: "The body is not JSON or cannot be parsed",
@@ -57,21 +48,12 @@ ERROR_EXTRAS = {
 }
 
 
-def _merge(*tables: dict) -> dict:
-    merged: dict[int, list[str]] = {}
-    for table in tables:
-        for status, codes in table.items():
-            merged.setdefault(status, [])
-            merged[status] += [c for c in codes if c not in merged[status]]
-    return merged
-
-
-def _op(operation_id, security, errors=None, *, request=None, response=None, headers=None, cache=False,
-        links=None, next_key="required", idempotent=False):
-    return {"operationId": operation_id, "security": security, "errors": _merge(errors or {}, _IDEMPOTENT)
-            if idempotent else errors or {}, "request": request, "response": response, "headers": headers or {},
-            "cache": cache, "links": links or {}, "idempotent": idempotent,
-            "next_key": next_key if security is not PUBLIC and JIRA[0] in security else None}
+def _op(operation_id, *, request=None, response=None, headers=None, cache=False, links=None, idempotent=False):
+    """What the table adds to an operation: its id, examples, headers and links (and, for a write that honours
+    Idempotency-Key, that header and Idempotent-Replayed). Errors and credentials are declared by the decorators
+    of the view (seecodes.apidoc), not here."""
+    return {"operationId": operation_id, "request": request, "response": response, "headers": headers or {},
+            "cache": cache, "links": links or {}, "idempotent": idempotent}
 
 
 def _key_link(operation_id: str, source: str) -> dict:
@@ -91,76 +73,57 @@ def _run_link(operation_id: str) -> dict:
 
 
 OPERATIONS = {
-    ("get", "/healthz"): _op("getHealth", PUBLIC, {503: ["database_unavailable"]}, response={"ok": True}),
-    ("get", "/openapi.json"): _op("getOpenApiDocument", PUBLIC),
+    ("get", "/healthz"): _op("getHealth", response={"ok": True}),
+    ("get", "/openapi.json"): _op("getOpenApiDocument"),
     ("post", "/v1/jira/request-key"): _op(
-        "issueRequestKey", [{"forgeBearer": []}], _merge(_FORGE, _BODY, {409: ["request_key_conflict"]}),
-        request=ex.REQUEST_KEY_BODY, response=ex.REQUEST_KEY, cache=True,
+        "issueRequestKey", request=ex.REQUEST_KEY_BODY, response=ex.REQUEST_KEY, cache=True,
         links={op: _key_link(op, _FROM_BODY) for op in JIRA_ROUTES}),
-    ("get", "/v1/instances/me"): _op("getInstance", JIRA, _merge(_KEY, _QUERY), response=ex.INSTANCE),
+    ("get", "/v1/instances/me"): _op("getInstance", response=ex.INSTANCE),
     ("post", "/v1/security/vscode-link"): _op(
-        "createVscodeLink", JIRA, _merge(_KEY, _BODY, {403: ["user_mismatch"]}), request=ex.VSCODE_LINK_BODY,
-        response=ex.VSCODE_LINK, cache=True, links={
+        "createVscodeLink", request=ex.VSCODE_LINK_BODY, response=ex.VSCODE_LINK, cache=True, links={
             "exchangeLaunchCode": {"operationId": "exchangeLaunchCode", "requestBody": {
                 "code": "$response.body#/launchCode", "projectId": "$request.body#/projectId",
                 "taskId": "$request.body#/taskId"}, "description": "Exchange the launch code for the permit."}}),
-    ("post", "/v1/security/task-permit"): _op(
-        "mintTaskPermit", JIRA, _merge(_KEY, _BODY, {403: ["user_mismatch"]}), request=ex.TASK_PERMIT_BODY,
-        response=ex.PERMIT, cache=True),
-    ("post", "/v1/security/launch-exchange"): _op(
-        "exchangeLaunchCode", PUBLIC, _merge(_BODY, {
-            401: ["launch_code_invalid", "launch_code_expired", "launch_code_replayed"],
-            403: ["launch_code_binding_mismatch", "installation_inactive"], 429: ["rate_limited"]}, _DOWN),
-        request=ex.LAUNCH_EXCHANGE_BODY, response=ex.PERMIT, cache=True),
-    ("get", "/v1/launch"): _op("openLauncher", PUBLIC, {400: ["bad_request", "validation_failed"]}, cache=True,
+    ("post", "/v1/security/task-permit"): _op("mintTaskPermit", request=ex.TASK_PERMIT_BODY, response=ex.PERMIT,
+                                              cache=True),
+    ("post", "/v1/security/launch-exchange"): _op("exchangeLaunchCode", request=ex.LAUNCH_EXCHANGE_BODY,
+                                                  response=ex.PERMIT, cache=True),
+    ("get", "/v1/launch"): _op("openLauncher", cache=True,
                                headers={"Content-Security-Policy": "CSP", "Referrer-Policy": "ReferrerPolicy"}),
-    ("get", "/v1/tasks/context"): _op("getTaskContext", PERMIT, _merge(_PERMIT, {404: ["Context not found"]}),
-                                      response=ex.TASK_CONTEXT),
-    ("post", "/v1/tasks/{taskId}/progress"): _op("saveTaskProgress", PERMIT, _merge(_PERMIT, _BODY),
-                                                 request=ex.PROGRESS_BODY, response={"ok": True}),
-    ("get", "/v1/tasks/{taskId}/progress"): _op(
-        "getTaskProgress", PERMIT + JIRA, _merge(_PERMIT, _KEY, _QUERY), response=ex.PROGRESS,
-        next_key="optional"),
+    ("get", "/v1/tasks/context"): _op("getTaskContext", response=ex.TASK_CONTEXT),
+    ("post", "/v1/tasks/{taskId}/progress"): _op("saveTaskProgress", request=ex.PROGRESS_BODY,
+                                                 response={"ok": True}),
+    ("get", "/v1/tasks/{taskId}/progress"): _op("getTaskProgress", response=ex.PROGRESS),
     ("post", "/v1/tasks/init"): _op(
-        "initRun", PERMIT, _merge(_PERMIT, _BODY), request=ex.INIT_BODY, response=ex.INIT, idempotent=True,
+        "initRun", request=ex.INIT_BODY, response=ex.INIT, idempotent=True,
         links={op: _run_link(op) for op in ("startRun", "getRun", "getRunOutput", "getRunLogs", "cancelRun")}),
     ("post", "/v1/tasks/{runId}/start"): _op(
-        "startRun", PERMIT, _merge(_PERMIT, _BODY, _RUN, {
-            402: ["insufficient_credits"], 409: ["uploads_incomplete", "run_already_started"],
-            413: ["input_exceeds_context", "upload_too_large"], 503: ["queue_unavailable", "storage_unavailable"]}),
-        request=ex.START_BODY, response=ex.START, idempotent=True,
+        "startRun", request=ex.START_BODY, response=ex.START, idempotent=True,
         links={op: _run_link(op) for op in ("getRun", "getRunOutput", "getRunLogs", "cancelRun")}),
-    ("post", "/v1/tasks/{runId}/cancel"): _op(
-        "cancelRun", PERMIT, _merge(_PERMIT, _RUN, {409: ["run_already_settled"]}), response=ex.CANCEL,
-        idempotent=True, links={"getRun": _run_link("getRun")}),
-    ("get", "/v1/tasks/{runId}"): _op("getRun", PERMIT, _merge(_PERMIT, _RUN, {503: ["storage_unavailable"]}),
-                                      response=ex.RUN_STATUS, headers={"ETag": "ETag", "Retry-After": "PollAfter"}),
-    ("get", "/v1/tasks/{runId}/output"): _op(
-        "getRunOutput", PERMIT, _merge(_PERMIT, _RUN, {409: ["run_not_succeeded"], 503: ["storage_unavailable"]}),
-        cache=True),
-    ("get", "/v1/tasks/{runId}/logs"): _op("getRunLogs", PERMIT, _merge(_PERMIT, _RUN, {
-        416: ["range_not_satisfiable"]}), cache=True, headers={"ETag": "ETag"}),
-    ("post", "/v1/tasks/activity-snapshot"): _op("saveActivitySnapshot", PERMIT, _merge(_PERMIT, _BODY),
-                                                 request=ex.ACTIVITY_BODY, response=ex.ACTIVITY),
-    ("get", "/v1/jira/usage"): _op("getUsage", JIRA, _merge(_KEY, _QUERY), response=ex.USAGE),
-    ("post", "/v1/jira/instance-metrics"): _op("reportInstanceMetrics", JIRA, _merge(_KEY, _BODY),
-                                               request=ex.INSTANCE_METRICS_BODY, response={"ok": True}),
-    ("post", "/v1/jira/telemetry/events"): _op("ingestTelemetryEvents", PUBLIC, {410: ["telemetry_disabled"]},
-                                               request=ex.TELEMETRY_BODY),
-    ("get", "/v1/jira/team-competition"): _op("getTeamCompetition", JIRA, _merge(_KEY, _QUERY),
-                                              response=ex.TEAM_COMPETITION),
-    ("get", "/v1/models"): _op("listModels", PUBLIC, _DOWN, response=ex.MODELS),
-    ("post", "/v1/projects/{projectId}/indexes/query"): _op(
-        "queryProjectIndex", PERMIT, _merge(_PERMIT, _BODY), request=ex.INDEX_QUERY_BODY, response=ex.INDEX_QUERY),
-    ("post", "/v1/projects/{projectId}/indexes/upsert"): _op(
-        "upsertProjectIndex", PERMIT, _merge(_PERMIT, _BODY), request=ex.INDEX_UPSERT_BODY,
-        response=ex.INDEX_UPSERT),
+    ("post", "/v1/tasks/{runId}/cancel"): _op("cancelRun", response=ex.CANCEL, idempotent=True,
+                                              links={"getRun": _run_link("getRun")}),
+    ("get", "/v1/tasks/{runId}"): _op("getRun", response=ex.RUN_STATUS,
+                                      headers={"ETag": "ETag", "Retry-After": "PollAfter"}),
+    ("get", "/v1/tasks/{runId}/output"): _op("getRunOutput", cache=True),
+    ("get", "/v1/tasks/{runId}/logs"): _op("getRunLogs", cache=True, headers={"ETag": "ETag"}),
+    ("post", "/v1/tasks/activity-snapshot"): _op("saveActivitySnapshot", request=ex.ACTIVITY_BODY,
+                                                 response=ex.ACTIVITY),
+    ("get", "/v1/jira/usage"): _op("getUsage", response=ex.USAGE),
+    ("post", "/v1/jira/instance-metrics"): _op("reportInstanceMetrics", request=ex.INSTANCE_METRICS_BODY,
+                                               response={"ok": True}),
+    ("post", "/v1/jira/telemetry/events"): _op("ingestTelemetryEvents", request=ex.TELEMETRY_BODY),
+    ("get", "/v1/jira/team-competition"): _op("getTeamCompetition", response=ex.TEAM_COMPETITION),
+    ("get", "/v1/models"): _op("listModels", response=ex.MODELS),
+    ("post", "/v1/projects/{projectId}/indexes/query"): _op("queryProjectIndex", request=ex.INDEX_QUERY_BODY,
+                                                            response=ex.INDEX_QUERY),
+    ("post", "/v1/projects/{projectId}/indexes/upsert"): _op("upsertProjectIndex", request=ex.INDEX_UPSERT_BODY,
+                                                             response=ex.INDEX_UPSERT),
 }
 
 HEADERS = {
     "NextRequestKey": {"description": "The chain's next request key: send it as X-SeeCodes-Jira-Request-Key "
                                       "on the next Jira-side call (the key just used is spent).",
-                       "schema": {"type": "string"}, "example": "sc_jira_req_Vb3…"},
+                       "schema": {"type": "string"}, "example": ex.REQUEST_KEY["requestKey"]},
     "NextRequestKeyExpiresAt": {"description": "When the next request key expires (epoch seconds).",
                                 "schema": {"type": "integer"}, "example": 1735689600},
     "RetryAfter": {"description": "Seconds to wait before trying again.", "required": True,
@@ -190,12 +153,12 @@ PARAMETERS = {
                        "example": "5f0c6a52-8d9e-4a2b-b1c3-9e7d6f5a4b3c"},
     "JiraRequestKey": {"name": REQUEST_KEY_HEADER, "in": "header", "required": True,
                        "description": "The chain's current single-use request key.",
-                       "schema": {"type": "string", "maxLength": 256}, "example": "sc_jira_req_…"},
+                       "schema": {"type": "string", "maxLength": 256}, "example": ex.REQUEST_KEY["requestKey"]},
     "JiraRequestKeyOptional": {"name": REQUEST_KEY_HEADER, "in": "header", "required": False,
                                "description": "Only with a Forge token as the bearer (the Jira app): the "
                                               "chain's current request key. With a task permit as the bearer "
                                               "this header is ignored and never consumed.",
-                               "schema": {"type": "string", "maxLength": 256}, "example": "sc_jira_req_…"},
+                               "schema": {"type": "string", "maxLength": 256}, "example": ex.REQUEST_KEY["requestKey"]},
 }
 
 # Field rules the server checks outside marshmallow's introspectable validators (guards, custom fields).
@@ -235,7 +198,10 @@ SCHEMA_PATCHES = {
     ("QueryItem", "hash"): _HASH_RULES,
     ("Entry", "hash"): _HASH_RULES,
     ("IndexUpsertBody", "deletePaths"): {"items": _PATH_RULES, "maxItems": 5000},
-    ("IndexUpsertBody", "entries"): {"maxProperties": 5000, "propertyNames": _PATH_RULES},
+    # OpenAPI 3.0 has no propertyNames: the key rules are said in words and, for tools, as an x- keyword.
+    ("IndexUpsertBody", "entries"): {"maxProperties": 5000, "x-propertyNames": _PATH_RULES, "description":
+                                     "At most 5000 entries, keyed by path. Each key is a " + _PATH_RULES[
+                                         "description"] + " (the keys' schema is in x-propertyNames)"},
     ("IndexQueryBody", "items"): {"maxItems": 5000},
     ("ErrorEnvelope", "runStatus"): {"enum": RUN_STATUSES},
     ("Weights", "changedFile"): {"type": "number"},
@@ -266,24 +232,48 @@ def _example_name(code: str) -> str:
     return "".join(part.capitalize() for part in code.replace(" ", "_").split("_")) + "Error"
 
 
-def _error_examples() -> dict:
-    codes = sorted({code for spec in OPERATIONS.values() for codes in spec["errors"].values() for code in codes})
+def _error_examples(codes: set) -> dict:
     return {_example_name(code): {"summary": code, "value": {
         "ok": False, "error": code, "detail": ex.ERROR_DETAILS.get(code, code.replace("_", " ").capitalize() + ".")}}
-        for code in codes}
+        for code in sorted(codes)}
 
 
-def _finish_operation(path: str, method: str, operation: dict, spec: dict) -> None:
+def _declared_errors(path: str, item: dict, operation: dict) -> dict[int, list[str]]:
+    """The codes the view's decorators declared (seecodes.apidoc), plus the router's for its path parameters.
+    An error status with nothing declared is a bug of the declarations, not something to paper over."""
+    declared = {}
+    for status, response in operation.get("responses", {}).items():
+        if status.startswith(("4", "5")):
+            codes = response.get("x-error-codes") if isinstance(response, dict) else None
+            if not codes:
+                raise ValueError(f"{path}: {status} is documented but no decorator declares its error codes")
+            declared[int(status)] = list(codes)
+    for status, codes in CHECK_REQUEST_ERRORS.items():  # the app-wide check of every request's text
+        declared.setdefault(status, [])
+        declared[status] += [c for c in codes if c not in declared[status]]
+    names = {p.get("name") for p in item.get("parameters", []) + operation.get("parameters", [])}
+    for name, errors in ROUTER_ERRORS.items():
+        if name in names:
+            for status, codes in errors.items():
+                declared.setdefault(status, [])
+                declared[status] += [c for c in codes if c not in declared[status]]
+    return declared
+
+
+def _finish_operation(path: str, item: dict, operation: dict, spec: dict) -> set:
+    """Completes one operation; answers the error codes it lists."""
     operation["operationId"] = spec["operationId"]
-    operation["security"] = deepcopy(spec["security"])
+    security = operation.setdefault("security", [])  # no guard declared one: a public operation
+    next_key = None if JIRA not in security else "required" if security == [JIRA] else "optional"
     responses = operation.setdefault("responses", {})
-    responses.pop("default", None)
-    for code in [c for c in responses if c.startswith(("4", "5"))]:
-        del responses[code]  # replaced below by the table's complete listing
-    for status, codes in sorted(spec["errors"].items()):
+    responses.pop("default", None)  # flask-smorest's generic one: every real status is listed
+    errors = _declared_errors(path, item, operation)
+    for status in [c for c in responses if c.startswith(("4", "5"))]:
+        del responses[status]
+    for status, codes in sorted(errors.items()):
         responses[str(status)] = _error_response(status, codes)
-    if spec["next_key"]:
-        reference = "JiraRequestKey" if spec["next_key"] == "required" else "JiraRequestKeyOptional"
+    if next_key:
+        reference = "JiraRequestKey" if next_key == "required" else "JiraRequestKeyOptional"
         operation.setdefault("parameters", []).insert(0, deepcopy(PARAMETERS[reference]))
     if spec["idempotent"]:
         operation.setdefault("parameters", []).append(deepcopy(PARAMETERS["IdempotencyKey"]))
@@ -294,8 +284,8 @@ def _finish_operation(path: str, method: str, operation: dict, spec: dict) -> No
             continue
         headers = response.setdefault("headers", {})
         headers["X-Request-ID"] = {"$ref": "#/components/headers/RequestId"}
-        if spec["next_key"]:
-            required = spec["next_key"] == "required"
+        if next_key:
+            required = next_key == "required"
             headers[NEXT_KEY_HEADER] = {"$ref": "#/components/headers/NextRequestKey"} if not required else {
                 **HEADERS["NextRequestKey"], "required": True}
             headers[NEXT_KEY_EXPIRES_HEADER] = {"$ref": "#/components/headers/NextRequestKeyExpiresAt"} \
@@ -317,6 +307,7 @@ def _finish_operation(path: str, method: str, operation: dict, spec: dict) -> No
             parameter["schema"] = deepcopy(_HINT_FIELDS[parameter["name"]])
         if parameter.get("name") in QUERY_PATCHES and parameter.get("in") == "query":
             parameter["schema"].update(deepcopy(QUERY_PATCHES[parameter["name"]]))
+    return {code for codes in errors.values() for code in codes}
 
 
 def _patch_schemas(schemas: dict) -> None:
@@ -357,20 +348,40 @@ def _defaults_into_descriptions(schemas: dict, names: set) -> None:
                     field["description"] = f"{field.get('description', '').rstrip('.')}. Default: {shown}.".lstrip(". ")
 
 
-def _nullable_refs(node) -> None:
-    """apispec renders a nullable Nested as anyOf [$ref, any object]; OpenAPI 3.0 says allOf [$ref] + nullable."""
-    if isinstance(node, dict):
-        any_of = node.get("anyOf")
-        if (isinstance(any_of, list) and len(any_of) == 2 and "$ref" in any_of[0]
-                and any_of[1] == {"type": "object", "nullable": True}):
-            del node["anyOf"]
-            node["allOf"] = [any_of[0]]
-            node["nullable"] = True
-        for value in node.values():
-            _nullable_refs(value)
-    elif isinstance(node, list):
-        for value in node:
-            _nullable_refs(value)
+def _nullable_refs(schemas: dict) -> None:
+    """apispec renders a nullable Nested as anyOf [$ref, any object]. In OpenAPI 3.0.3 `nullable` only adds null
+    to a `type` beside it (so allOf [$ref] + nullable still refuses null): the referenced schema itself is made
+    nullable, which is sound because such a schema is only used where null is allowed (checked here)."""
+    nullable, plain, descriptions = set(), set(), {}
+
+    def walk(node):
+        if isinstance(node, dict):
+            any_of = node.get("anyOf")
+            if (isinstance(any_of, list) and len(any_of) == 2 and "$ref" in any_of[0]
+                    and any_of[1] == {"type": "object", "nullable": True}):
+                reference = any_of[0]["$ref"]
+                nullable.add(reference.rsplit("/", 1)[1])
+                if node.get("description"):
+                    descriptions[reference.rsplit("/", 1)[1]] = node["description"]
+                node.clear()
+                node["$ref"] = reference  # a description beside $ref would be ignored: it moves to the target
+                return
+            if isinstance(node.get("$ref"), str):
+                plain.add(node["$ref"].rsplit("/", 1)[1])
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(schemas)
+    both = nullable & plain
+    if both:
+        raise ValueError(f"schemas used both nullable and not: {sorted(both)}")
+    for name in nullable:
+        schemas[name]["nullable"] = True
+        if name in descriptions:
+            schemas[name]["description"] = descriptions[name]
 
 
 def _references(node, found: set) -> None:
@@ -406,23 +417,41 @@ def _prune(document: dict) -> None:
 
 
 def finish(document: dict, public_base_url: str | None = None) -> dict:
-    """The served document: the generated one completed from OPERATIONS, then pruned."""
+    """The served document: the generated one completed from OPERATIONS and the declared errors, then pruned."""
     document = deepcopy(document)
     if public_base_url:
         document["servers"] = [{"url": public_base_url.rstrip("/"), "description": "This deployment"}]
     components = document.setdefault("components", {})
     components.setdefault("headers", {}).update(deepcopy(HEADERS))
-    components.setdefault("examples", {}).update(_error_examples())
+    codes: set = set()
     for path, item in document.get("paths", {}).items():
         for method, operation in item.items():
             spec = OPERATIONS.get((method, path))
             if spec is not None:
-                _finish_operation(path, method, operation, spec)
+                codes |= _finish_operation(path, item, operation, spec)
         for parameter in item.get("parameters", []):
             if parameter.get("name") == "runId":
                 parameter["schema"] = {"type": "string", "pattern": RUN_ID_PATTERN,
                                        "example": "run_3f9c0b1e2d4a5b6c7d8e9f00"}
+    components.setdefault("examples", {}).update(_error_examples(codes))
     _patch_schemas(components.get("schemas", {}))
     _defaults_into_descriptions(components.get("schemas", {}), _request_schema_names(document))
     _prune(document)
     return document
+
+
+# Replaces flask-smorest's `flask openapi print|write`, which print apispec's output without this finishing pass.
+cli = AppGroup("openapi", help="The served OpenAPI document (what GET /openapi.json answers).")
+
+
+@cli.command("print")
+def print_document():
+    """Print the served OpenAPI document (JSON)."""
+    click.echo(api.document_text())
+
+
+@cli.command("write")
+@click.argument("output_file", type=click.File(mode="w"))
+def write_document(output_file):
+    """Write the served OpenAPI document (JSON) to a file."""
+    click.echo(api.document_text(), file=output_file)

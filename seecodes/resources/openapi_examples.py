@@ -43,7 +43,8 @@ PROGRESS_BODY = {
 PROGRESS = {"ok": True, "progress": {"updatedAt": "2026-04-04T12:34:56Z", **PROGRESS_BODY}}
 INIT_BODY = {"model": "strict light", "files": ["list.md"]}
 INIT = {"ok": True, "runId": RUN_ID, "bucket": "seecodes-runs", "prefix": f"runs/{RUN_ID}/input/",
-        "uploads": {"list.md": f"https://api.example.com/storage/runs/{RUN_ID}/input/list.md?signature=..."}}
+        "uploads": {"list.md": f"https://api.example.com/storage/runs/{RUN_ID}/input/list.md?signature=..."},
+        "uploadMethod": "PUT"}
 START_BODY = {"model": "strict light", "userPrompt": "generate change log"}
 START = {"ok": True, "runId": RUN_ID, "status": "queued", "estimatedInputTokens": 12456, "estimatedCredits": 37}
 RUN_STATUS = {"ok": True, "status": {"status": "succeeded", "updatedAt": "2026-04-04T12:34:56Z",
@@ -69,6 +70,7 @@ TEAM_COMPETITION = {
                "locRemoved": 11, "locTotal": 39, "changedFiles": ["src/auth.ts", "src/routes.tsx"],
                "changedFilesCount": 2, "architectureChange": False, "logicChange": True,
                "specificationUiChange": False, "effortUnits": 91}],
+    "itemsTruncated": False, "totalItems": 1,
     "taskSummaries": [{"projectId": "AUTH", "taskId": "AUTH-128", "source": "snapshot", "effortUnits": 91,
                        "snapshotCount": 1, "runCount": 0, "activeMinutes": 7.0, "linesChanged": 39,
                        "firstActivityAt": "2026-04-04T10:00:00.000000Z",

@@ -179,10 +179,12 @@ def test_formula_weights_are_numbers(document):
     assert {field["type"] for field in weights.values()} == {"number"}
 
 
-def test_stored_progress_is_a_nullable_reference(document):
+def test_stored_progress_is_a_reference_to_a_nullable_schema(document):
+    # OpenAPI 3.0.3: nullable adds null only to a type beside it, so the referenced schema is the nullable one.
     progress = document["components"]["schemas"]["ProgressAnswer"]["properties"]["progress"]
-    assert progress["allOf"] == [{"$ref": "#/components/schemas/StoredProgress"}] and progress["nullable"] is True
-    assert "anyOf" not in progress
+    assert progress == {"$ref": "#/components/schemas/StoredProgress"}
+    stored = document["components"]["schemas"]["StoredProgress"]
+    assert stored["type"] == "object" and stored["nullable"] is True and "null" in stored["description"]
 
 
 def test_init_files_are_typed_names(document):

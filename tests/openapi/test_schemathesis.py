@@ -56,6 +56,7 @@ def test_the_operation_does_what_the_document_says(api_schema, harness, operatio
         response = case.call()
         harness.observe(case, response)
         case.validate_response(response)
+        _error_code_is_documented(case, response)
 
     operations = [result.ok() for result in api_schema.get_all_operations()
                   if result.ok().definition.raw.get("operationId") == operation_id]
@@ -64,6 +65,14 @@ def test_the_operation_does_what_the_document_says(api_schema, harness, operatio
                                 explicit_settings=SETTINGS, given_kwargs={},
                                 feedback=FeedbackSources(constants_value_source=make_constants_value_source(api_schema)))
     test()
+
+
+def _error_code_is_documented(case, response) -> None:
+    """Beyond schemathesis's own checks: an error's `error` code is one the operation lists for its status (an
+    unlisted status is schemathesis's status_code_conformance; 405 is another method, not this operation)."""
+    listed = case.operation.definition.raw["responses"].get(str(response.status_code), {}).get("x-error-codes")
+    if response.status_code >= 400 and listed is not None:
+        assert response.json()["error"] in listed, (case.operation.label, response.status_code, response.text[:300])
 
 
 def test_stateful_walks_over_the_links_agree_with_the_document(api_schema, harness):
@@ -75,6 +84,7 @@ def test_stateful_walks_over_the_links_agree_with_the_document(api_schema, harne
 
         def after_call(self, response, case):
             harness.observe(case, response)
+            _error_code_is_documented(case, response)
 
     Walk.run(settings=hypothesis.settings(SETTINGS, max_examples=STATEFUL_WALKS, stateful_step_count=STATEFUL_STEPS))
     followed = {operation_id for operation_id, status, linked in harness.calls if linked}

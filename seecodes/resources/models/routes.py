@@ -1,6 +1,7 @@
 """GET /v1/models."""
 from flask.views import MethodView
 
+from ...apidoc import raises
 from ...catalog import service as catalog
 from . import blp
 from .schemas import ModelCatalogSchema
@@ -9,6 +10,7 @@ from .schemas import ModelCatalogSchema
 @blp.route("/v1/models")
 class Models(MethodView):
     @blp.response(200, ModelCatalogSchema)
+    @raises({503: ["service_unavailable"]})  # the catalog is read from the database
     def get(self):
         """Read the model catalog
 

@@ -3,9 +3,9 @@ from flask import Response
 from flask.views import MethodView
 
 from ... import clock
+from ...apidoc import raises
 from ...auth.cache_control import no_store
 from ...auth.guards import acting_user, forge_bearer, forge_request_key, rate_limited
-from ...extensions import ErrorEnvelopeSchema
 from ...launch_codes import launcher, service as launch_codes
 from ...permits import service as permits
 from ...ratelimit import exchange_limit
@@ -22,6 +22,9 @@ from .schemas import (
     VscodeLinkBodySchema,
     VscodeLinkSchema,
 )
+
+
+USER_MISMATCH = {403: ["user_mismatch"]}  # acting_user: a body naming another user than the token's principal
 
 
 def _permit_answer(installation, project_id, task_id, issued):
@@ -41,6 +44,7 @@ class RequestKey(MethodView):
     @forge_bearer
     @blp.arguments(RequestKeyBodySchema, required=False)
     @blp.response(200, RequestKeySchema)
+    @raises({409: ["request_key_conflict"]})  # a concurrent bootstrap of the same chain
     def post(self, body, caller):
         """Issue a single-use Jira backend request key
 
@@ -62,6 +66,7 @@ class VscodeLink(MethodView):
     @forge_request_key
     @blp.arguments(VscodeLinkBodySchema)
     @blp.response(200, VscodeLinkSchema)
+    @raises(USER_MISMATCH)
     def post(self, body, caller):
         """Mint a secure IDE launch payload
 
@@ -88,6 +93,7 @@ class TaskPermit(MethodView):
     @forge_request_key
     @blp.arguments(TaskBindingBodySchema)
     @blp.response(200, PermitSchema)
+    @raises(USER_MISMATCH)
     def post(self, body, caller):
         """Mint a task-scoped permit directly
 
@@ -104,10 +110,9 @@ class LaunchExchange(MethodView):
     @rate_limited("launch-exchange", exchange_limit)
     @blp.arguments(LaunchExchangeBodySchema)
     @blp.response(200, PermitSchema)
-    @blp.alt_response(401, schema=ErrorEnvelopeSchema, description="Unknown, malformed, expired or already used "
-                      "launch code (a reuse revokes the permit of the first exchange)")
-    @blp.alt_response(403, schema=ErrorEnvelopeSchema,
-                      description="projectId or taskId differs from the code's binding")
+    # A reuse (launch_code_replayed) revokes the permit of the first exchange; a binding mismatch consumes nothing.
+    @raises({401: ["launch_code_invalid", "launch_code_expired", "launch_code_replayed", "installation_inactive"],
+             403: ["launch_code_binding_mismatch"], 503: ["service_unavailable"]})
     def post(self, body):
         """Exchange a one-time launch code for the task permit
 

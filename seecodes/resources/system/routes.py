@@ -7,7 +7,8 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from ... import readiness
 from ...errors import Unavailable
-from ...extensions import ErrorEnvelopeSchema, db
+from ...apidoc import raises
+from ...extensions import db
 from . import blp
 from .schemas import HealthSchema
 
@@ -15,7 +16,7 @@ from .schemas import HealthSchema
 @blp.route("/healthz")
 class Health(MethodView):
     @blp.response(200, HealthSchema)
-    @blp.alt_response(503, schema=ErrorEnvelopeSchema, description="The database does not answer")
+    @raises({503: ["database_unavailable"]})
     def get(self):
         """Health check
 

@@ -3,7 +3,8 @@ from flask.views import MethodView
 
 from ... import clock
 from ...activity import service as activity
-from ...auth.guards import task_permit
+from ...apidoc import raises
+from ...auth.guards import PERMIT_BINDING_ERRORS, task_permit
 from ...permits.service import require_binding
 from . import blp
 from .schemas_activity import ActivitySnapshotAnswerSchema, ActivitySnapshotBodySchema
@@ -14,6 +15,7 @@ class ActivitySnapshot(MethodView):
     @task_permit
     @blp.arguments(ActivitySnapshotBodySchema)
     @blp.response(200, ActivitySnapshotAnswerSchema)
+    @raises(PERMIT_BINDING_ERRORS)
     def post(self, body, permit):
         """Save task activity snapshot
 

@@ -1,8 +1,8 @@
 """GET /v1/tasks/context."""
 from flask.views import MethodView
 
+from ...apidoc import raises
 from ...auth.guards import task_permit
-from ...extensions import ErrorEnvelopeSchema
 from ...task_context import service as task_context
 from . import blp
 from .schemas_context import TaskContextSchema
@@ -12,8 +12,7 @@ from .schemas_context import TaskContextSchema
 class TaskContext(MethodView):
     @task_permit
     @blp.response(200, TaskContextSchema)
-    @blp.alt_response(404, schema=ErrorEnvelopeSchema,
-                      description='No context stored: {"ok": false, "error": "Context not found"}')
+    @raises({404: ["Context not found"]})  # nothing stored for the task (the contract's own code)
     def get(self, permit):
         """Read stored task context
 

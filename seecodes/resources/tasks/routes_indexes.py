@@ -1,8 +1,8 @@
 """POST /v1/projects/{projectId}/indexes/query and /upsert."""
 from flask.views import MethodView
 
-from ...auth.guards import task_permit
-from ...extensions import ErrorEnvelopeSchema
+from ...apidoc import raises
+from ...auth.guards import PERMIT_BINDING_ERRORS, task_permit
 from ...indexes import service as indexes
 from ...permits.service import require_binding
 from . import blp
@@ -15,9 +15,7 @@ class ProjectIndexQuery(MethodView):
     @task_permit
     @blp.arguments(IndexQueryBodySchema)
     @blp.response(200, IndexQueryAnswerSchema)
-    @blp.alt_response(413, schema=ErrorEnvelopeSchema,
-                      description="`answer_too_large`: the matched entries exceed the answer budget "
-                                  "(maxAnswerChars); split items into smaller queries")
+    @raises({**PERMIT_BINDING_ERRORS, 413: ["answer_too_large"]})  # over the answer budget: split the items
     def post(self, body, projectId, permit):
         """Query reusable project index entries
 
@@ -36,8 +34,7 @@ class ProjectIndexUpsert(MethodView):
     @task_permit
     @blp.arguments(IndexUpsertBodySchema)
     @blp.response(200, IndexUpsertAnswerSchema)
-    @blp.alt_response(413, schema=ErrorEnvelopeSchema,
-                      description="Body larger than the server's limit (SEECODES_MAX_BODY_BYTES)")
+    @raises(PERMIT_BINDING_ERRORS)
     def post(self, body, projectId, permit):
         """Upsert reusable project index entries
 

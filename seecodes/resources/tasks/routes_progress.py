@@ -2,7 +2,8 @@
 from flask.views import MethodView
 
 from ... import clock
-from ...auth.guards import permit_or_forge_request_key, task_permit
+from ...apidoc import raises
+from ...auth.guards import PERMIT_BINDING_ERRORS, permit_or_forge_request_key, task_permit
 from ...permits.service import require_binding
 from ...progress import service as progress
 from . import blp
@@ -14,6 +15,7 @@ class TaskProgress(MethodView):
     @task_permit
     @blp.arguments(ProgressDocumentSchema)
     @blp.response(200, ProgressSavedSchema)
+    @raises(PERMIT_BINDING_ERRORS)
     def post(self, body, taskId, permit):
         """Save task progress
 
@@ -27,6 +29,7 @@ class TaskProgress(MethodView):
     @permit_or_forge_request_key
     @blp.arguments(ProgressQuerySchema, location="query")
     @blp.response(200, ProgressAnswerSchema)
+    @raises(PERMIT_BINDING_ERRORS)
     def get(self, query, taskId, permit, caller):
         """Read task progress
 

@@ -3,17 +3,15 @@ from flask import Response, jsonify, request
 from flask.views import MethodView
 
 from ... import readonly
+from ...apidoc import raises
 from ...auth.guards import task_permit
-from ...extensions import ErrorEnvelopeSchema
 from ...idempotency.service import idempotent
 from ...runs import service as runs
 from . import blp
 from .schemas_runs import (CancelAnswerSchema, InitAnswerSchema, InitBodySchema, RunStatusAnswerSchema,
                            StartAnswerSchema, StartBodySchema)
 
-
-def _error(status: int, description: str):
-    return blp.alt_response(status, schema=ErrorEnvelopeSchema, description=description)
+RUN_NOT_FOUND = {404: ["run_not_found"]}  # no such run in the permit's tenant
 
 
 def _text(body: str) -> Response:
@@ -53,7 +51,7 @@ class RunInit(MethodView):
     @idempotent
     @blp.arguments(InitBodySchema)
     @blp.response(200, InitAnswerSchema)
-    @_error(503, "`storage_unavailable`: the object store cannot be used (missing credentials or bucket)")
+    @raises({503: ["storage_unavailable"]})  # the object store cannot be used (missing credentials or bucket)
     def post(self, body, permit):
         """Initialize an AI run
 
@@ -71,11 +69,9 @@ class RunStart(MethodView):
     @idempotent
     @blp.arguments(StartBodySchema)
     @blp.response(200, StartAnswerSchema)
-    @_error(402, "Not enough credits for the estimate (requiredCredits, availableCredits)")
-    @_error(404, "No such run in the permit's tenant")
-    @_error(409, "`uploads_incomplete` (missingFiles) or `run_already_started`")
-    @_error(413, "`input_exceeds_context` (the model's maxContext) or `upload_too_large`")
-    @_error(503, "`queue_unavailable`: nothing was charged, the run can be started again")
+    @raises({**RUN_NOT_FOUND, 402: ["insufficient_credits"], 409: ["uploads_incomplete", "run_already_started"],
+             413: ["input_exceeds_context", "upload_too_large"],
+             503: ["queue_unavailable", "storage_unavailable"]})  # queue_unavailable: nothing was charged
     def post(self, body, runId, permit):
         """Queue the AI run
 
@@ -91,7 +87,7 @@ class RunStatus(MethodView):
     @blp.response(200, RunStatusAnswerSchema)
     @blp.alt_response(304, description="Not modified: the If-None-Match tag is still current (no body)",
                       success=True)
-    @_error(404, "No such run in the permit's tenant")
+    @raises({**RUN_NOT_FOUND, 503: ["storage_unavailable"]})
     def get(self, runId, permit, read):
         """Poll run status
 
@@ -116,8 +112,7 @@ class RunOutput(MethodView):
     @blp.response(200, {"type": "string"}, content_type="text/plain",
                   description="The output artifact (usually Markdown)",
                   example="# Offline report\n")
-    @_error(404, "No such run in the permit's tenant")
-    @_error(409, "`run_not_succeeded`: the output exists once the run has succeeded")
+    @raises({**RUN_NOT_FOUND, 409: ["run_not_succeeded"], 503: ["storage_unavailable"]})
     def get(self, runId, permit, read):
         """Read task output
 
@@ -136,7 +131,7 @@ class RunLogs(MethodView):
                       description="`Range: bytes=N-`: the log from byte N on (Content-Range says where it is)")
     @blp.alt_response(304, description="Not modified: no line was added since the If-None-Match tag (no body)",
                       success=True)
-    @_error(404, "No such run in the permit's tenant")
+    @raises({**RUN_NOT_FOUND, 416: ["range_not_satisfiable"]})
     def get(self, runId, permit, read):
         """Read task logs
 
@@ -158,8 +153,7 @@ class RunCancel(MethodView):
     @task_permit
     @idempotent
     @blp.response(200, CancelAnswerSchema)
-    @_error(404, "No such run in the permit's tenant")
-    @_error(409, "`run_already_settled`: the run succeeded or failed before the cancel (runStatus)")
+    @raises({**RUN_NOT_FOUND, 409: ["run_already_settled"]})  # the run succeeded or failed before (runStatus)
     def post(self, runId, permit):
         """Cancel a run
 

@@ -5,8 +5,8 @@ from ... import clock
 from ...activity import board
 from ...auth.guards import forge_request_key
 from ...credits import service as credits
+from ...apidoc import raises
 from ...errors import DomainError
-from ...extensions import ErrorEnvelopeSchema
 from ...metrics import service as metrics
 from . import blp
 from .schemas import (InstanceMetricsBodySchema, MetricsRecordedSchema, TeamCompetitionQuerySchema, TeamCompetitionSchema,
@@ -61,9 +61,7 @@ class TelemetryEvents(MethodView):
     # No credential check and no body parsing: nothing a client sends can turn this into anything but 410.
     @blp.doc(deprecated=True, requestBody={"required": False, "content": {
         "application/json": {"schema": TelemetryEventsBodySchema}}})
-    @blp.alt_response(410, schema=ErrorEnvelopeSchema,
-                      description=f'Always: {{"ok": false, "error": "telemetry_disabled", '
-                                  f'"detail": "{TELEMETRY_DISABLED}"}}')
+    @raises({410: ["telemetry_disabled"]})  # always, with the contract's exact detail
     def post(self):
         """Ingest telemetry events (currently disabled)
 
