@@ -153,7 +153,8 @@ class RunCancel(MethodView):
     @task_permit
     @idempotent
     @blp.response(200, CancelAnswerSchema)
-    @raises({**RUN_NOT_FOUND, 409: ["run_already_settled"]})  # the run succeeded or failed before (runStatus)
+    # No body is read, but one that is sent is still parsed by the app's check of every request (json_input).
+    @raises({**RUN_NOT_FOUND, 400: ["invalid_json"], 409: ["run_already_settled"], 413: ["payload_too_large"]})
     def post(self, runId, permit):
         """Cancel a run
 
