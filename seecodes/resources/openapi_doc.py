@@ -50,6 +50,7 @@ ERROR_EXTRAS = {
     "input_exceeds_context": ["estimatedInputTokens", "maxContext"],
     "upload_too_large": ["files"],
     "run_not_succeeded": ["runStatus"],
+    "too_many_open_runs": ["maxOpenRuns"],
     "validation_failed": ["errors"],
 }
 
@@ -118,20 +119,23 @@ OPERATIONS = {
         "getTaskProgress", PERMIT + JIRA, _merge(_PERMIT, _KEY, _QUERY), response=ex.PROGRESS,
         next_key="optional"),
     ("post", "/v1/tasks/init"): _op(
-        "initRun", PERMIT, _merge(_PERMIT, _BODY), request=ex.INIT_BODY, response=ex.INIT,
+        "initRun", PERMIT, _merge(_PERMIT, _BODY, {409: ["too_many_open_runs"]}), request=ex.INIT_BODY,
+        response=ex.INIT,
         links={op: _run_link(op) for op in ("startRun", "getRun", "getRunOutput", "getRunLogs")}),
     ("post", "/v1/tasks/{runId}/start"): _op(
         "startRun", PERMIT, _merge(_PERMIT, _BODY, _RUN, {
-            402: ["insufficient_credits"], 409: ["uploads_incomplete", "run_already_started"],
+            402: ["insufficient_credits"], 409: ["uploads_incomplete", "run_already_started", "run_expired"],
             413: ["input_exceeds_context", "upload_too_large"], 503: ["queue_unavailable", "storage_unavailable"]}),
         request=ex.START_BODY, response=ex.START,
         links={op: _run_link(op) for op in ("getRun", "getRunOutput", "getRunLogs")}),
     ("get", "/v1/tasks/{runId}"): _op("getRun", PERMIT, _merge(_PERMIT, _RUN, {503: ["storage_unavailable"]}),
                                       response=ex.RUN_STATUS),
     ("get", "/v1/tasks/{runId}/output"): _op(
-        "getRunOutput", PERMIT, _merge(_PERMIT, _RUN, {409: ["run_not_succeeded"], 503: ["storage_unavailable"]}),
+        "getRunOutput", PERMIT, _merge(_PERMIT, _RUN, {409: ["run_not_succeeded"], 410: ["run_data_removed"],
+                                                       503: ["storage_unavailable"]}),
         cache=True),
-    ("get", "/v1/tasks/{runId}/logs"): _op("getRunLogs", PERMIT, _merge(_PERMIT, _RUN), cache=True),
+    ("get", "/v1/tasks/{runId}/logs"): _op("getRunLogs", PERMIT, _merge(_PERMIT, _RUN, {410: ["run_data_removed"]}),
+                                           cache=True),
     ("post", "/v1/tasks/activity-snapshot"): _op("saveActivitySnapshot", PERMIT, _merge(_PERMIT, _BODY),
                                                  request=ex.ACTIVITY_BODY, response=ex.ACTIVITY),
     ("get", "/v1/jira/usage"): _op("getUsage", JIRA, _merge(_KEY, _QUERY), response=ex.USAGE),

@@ -43,7 +43,8 @@ PROGRESS_BODY = {
 PROGRESS = {"ok": True, "progress": {"updatedAt": "2026-04-04T12:34:56Z", **PROGRESS_BODY}}
 INIT_BODY = {"model": "strict light", "files": ["list.md"]}
 INIT = {"ok": True, "runId": RUN_ID, "bucket": "seecodes-runs", "prefix": f"runs/{RUN_ID}/input/",
-        "uploads": {"list.md": f"https://api.example.com/storage/runs/{RUN_ID}/input/list.md?signature=..."}}
+        "uploads": {"list.md": f"https://api.example.com/storage/runs/{RUN_ID}/input/list.md?signature=..."},
+        "uploadMethod": "PUT"}
 START_BODY = {"model": "strict light", "userPrompt": "generate change log"}
 START = {"ok": True, "runId": RUN_ID, "status": "queued", "estimatedInputTokens": 12456, "estimatedCredits": 37}
 RUN_STATUS = {"ok": True, "status": {"status": "succeeded", "updatedAt": "2026-04-04T12:34:56Z",

@@ -26,6 +26,12 @@ DEFAULTS = {
     # Lifetime of presigned / signed storage URLs.
     "SEECODES_STORAGE_URL_TTL_SECONDS": 3600,
     "SEECODES_MAX_UPLOAD_BYTES": 10 * 1024 * 1024,
+    # Run data lifetime (seecodes/runs/lifetime.py): an initialized run not started within this time expires
+    # (failed, its uploads deleted); a settled run's inputs, outputs and log are removed after the retention;
+    # an installation has at most this many initialized runs at a time.
+    "SEECODES_RUN_INIT_TTL_SECONDS": 24 * 3600,
+    "SEECODES_RUN_DATA_RETENTION_DAYS": 30,
+    "SEECODES_MAX_OPEN_RUNS": 20,
 }
 
 

@@ -5,7 +5,7 @@ import time
 import pytest
 import requests
 
-from ..helpers import assert_envelope, bearer
+from ..helpers import bearer
 from .conftest import LIST_MD
 
 pytestmark = pytest.mark.backends("production")
@@ -49,13 +49,3 @@ def test_the_presigned_post_form_stays_available_as_an_optional_extra(client, pe
     assert posted.status_code == 204
     assert client.post(f"/v1/tasks/{document['runId']}/start", json={}, headers=bearer(permit)).status_code == 200
 
-
-def test_a_put_url_is_bound_to_its_own_key(client, permit, funded):
-    """The presigned PUT signs exactly one key: reusing it for another name is refused by the store."""
-    document = client.post("/v1/tasks/init", json={"model": "strict light", "files": ["a.md", "b.md"]},
-                           headers=bearer(permit)).get_json()
-    forged = document["uploads"]["a.md"].replace("/input/a.md?", "/input/b.md?")
-    assert requests.put(forged, data=b"x", timeout=10).status_code == 403
-    body = assert_envelope(client.post(f"/v1/tasks/{document['runId']}/start", json={}, headers=bearer(permit)),
-                           409, "uploads_incomplete")
-    assert body["missingFiles"] == ["a.md", "b.md"]

@@ -2,7 +2,6 @@
 from flask import Response, jsonify
 from flask.views import MethodView
 
-from ... import readonly
 from ...auth.guards import task_permit
 from ...extensions import ErrorEnvelopeSchema
 from ...runs import service as runs
@@ -24,14 +23,18 @@ class RunInit(MethodView):
     @task_permit
     @blp.arguments(InitBodySchema)
     @blp.response(200, InitAnswerSchema)
+    @_error(409, "`too_many_open_runs`: the installation has SEECODES_MAX_OPEN_RUNS runs waiting for their start")
     @_error(503, "`storage_unavailable`: the object store cannot be used (missing credentials or bucket)")
     def post(self, body, permit):
         """Initialize an AI run
 
         Creates a run bound to the permit's project/task and answers an upload target per input file
-        (`files` defaults to `["list.md"]`): a signed PUT URL on local storage, a presigned POST on S3
-        (`uploadForms`). 422 for an unknown model or an unacceptable file name; 503 `storage_unavailable`
-        when the store cannot be used (the detail says what to fix).
+        (`files` defaults to `["list.md"]`): `uploads[name]` is, on every deployment, a URL that a plain PUT
+        of the file's raw bytes uploads to (an app-signed URL on local storage, a presigned PUT on S3).
+        On S3 `uploadForms` adds an optional presigned POST form per file, for clients that want the store
+        to enforce the size limit. A run not started within SEECODES_RUN_INIT_TTL_SECONDS (24 h) expires.
+        422 for an unknown model or an unacceptable file name; 409 `too_many_open_runs` at the open-run
+        cap; 503 `storage_unavailable` when the store cannot be used (the detail says what to fix).
         """
         return {"ok": True, **runs.init_run(permit, body["model"], body["files"])}
 
@@ -43,14 +46,16 @@ class RunStart(MethodView):
     @blp.response(200, StartAnswerSchema)
     @_error(402, "Not enough credits for the estimate (requiredCredits, availableCredits)")
     @_error(404, "No such run in the permit's tenant")
-    @_error(409, "`uploads_incomplete` (missingFiles) or `run_already_started`")
-    @_error(413, "`input_exceeds_context` (the model's maxContext) or `upload_too_large`")
+    @_error(409, "`uploads_incomplete` (missingFiles), `run_already_started` or `run_expired`")
+    @_error(413, "`input_exceeds_context` (the model's maxContext) or `upload_too_large` (files; deleted)")
     @_error(503, "`queue_unavailable`: nothing was charged, the run can be started again")
     def post(self, body, runId, permit):
         """Queue the AI run
 
         Once every input is uploaded: estimates the input tokens, prices them with the model's pricing
-        (`ceil(base + per_token × tokens)`), debits the credits and queues the run.
+        (`ceil(base + per_token × tokens)`), debits the credits and queues the run. An input over
+        SEECODES_MAX_UPLOAD_BYTES is refused (413 `upload_too_large`) and deleted; the job runs on exactly
+        the inputs start measured and fails the run (refunded) if one changed since.
         """
         return {"ok": True, **runs.start_run(permit, runId, body["model"], body["userPrompt"])}
 
@@ -77,6 +82,7 @@ class RunOutput(MethodView):
                   example="# Offline report\n")
     @_error(404, "No such run in the permit's tenant")
     @_error(409, "`run_not_succeeded`: the output exists once the run has succeeded")
+    @_error(410, "`run_data_removed`: removed SEECODES_RUN_DATA_RETENTION_DAYS after the run settled")
     def get(self, runId, permit, read):
         """Read task output
 
@@ -92,11 +98,10 @@ class RunLogs(MethodView):
                   description="One line per event: ISO-8601 UTC time, then text",
                   example="2026-04-04T12:34:56.000000Z queued: ...\n")
     @_error(404, "No such run in the permit's tenant")
+    @_error(410, "`run_data_removed`: removed SEECODES_RUN_DATA_RETENTION_DAYS after the run settled")
     def get(self, runId, permit, read):
         """Read task logs
 
         The execution log so far (readable while the run is still going), as text/plain.
         """
-        run_id = runs.run_id_from_read(permit, read)
-        with readonly.connection() as connection:
-            return _text(runs.log_text(run_id, connection))
+        return _text(runs.logs_from_read(permit, read))
