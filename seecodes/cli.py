@@ -12,7 +12,7 @@ installations_cli = AppGroup("installations", help="Manage Jira installations.")
 models_cli = AppGroup("models", help="Manage the model catalog.")
 forge_cli = AppGroup("forge", help="Local Forge signing keys and tokens for offline development.")
 runs_cli = AppGroup("runs", help="Maintain AI runs.")
-maintenance_cli = AppGroup("maintenance", help="Housekeeping: retention of spent credentials and old events.")
+maintenance_cli = AppGroup("maintenance", help="Housekeeping: retention of spent credentials, old events and run data.")
 from .runs.cli import reap as _runs_reap  # noqa: E402
 runs_cli.add_command(_runs_reap)
 
@@ -81,7 +81,8 @@ def models_seed(path, update):
 
 @maintenance_cli.command("prune")
 def maintenance_prune():
-    """Remove spent credentials and security events past their retention period."""
+    """Remove spent credentials and security events past their retention period, expire unstarted runs and
+    remove settled runs' data past SEECODES_RUN_DATA_RETENTION_DAYS."""
     from .retention import prune
 
     outcome = prune()

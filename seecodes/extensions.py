@@ -39,6 +39,7 @@ class ErrorEnvelopeSchema(Schema):
     estimatedInputTokens = ma.fields.Integer(metadata={"description": "input_exceeds_context: the estimate"})
     maxContext = ma.fields.Integer(metadata={"description": "input_exceeds_context: the model's limit"})
     runStatus = ma.fields.String(metadata={"description": "run_not_succeeded: the run's current status"})
+    maxOpenRuns = ma.fields.Integer(metadata={"description": "too_many_open_runs: the installation's cap"})
 
 
 class Api(_Api):

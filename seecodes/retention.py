@@ -1,4 +1,5 @@
-"""Data retention: `prune(now)` removes spent credentials and old security events (periodic task, CLI)."""
+"""Data retention: `prune(now)` removes spent credentials, old security events and run data past its lifetime
+(seecodes/runs/lifetime.py) (periodic task, CLI)."""
 import logging
 import os
 from dataclasses import dataclass, field
@@ -13,6 +14,7 @@ from .extensions import db
 from .launch_codes.models import LaunchCode
 from .permits.models import Permit
 from .request_keys.models import RequestKey
+from .runs import lifetime
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +83,9 @@ def prune(now: datetime | None = None) -> Pruned:
     ):
         outcome.rows[name] = _delete_before(model, column, cutoff)
         prometheus.PRUNED_ROWS.labels(name).inc(outcome.rows[name])
+    for name, count in lifetime.prune(now).rows().items():  # expired unstarted runs, settled runs' data
+        outcome.rows[name] = count
+        prometheus.PRUNED_ROWS.labels(name).inc(count)
     if outcome.total:
         log.info("retention: pruned %s", outcome)
     return outcome

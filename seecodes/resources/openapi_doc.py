@@ -44,6 +44,7 @@ ERROR_EXTRAS = {
     "input_exceeds_context": ["estimatedInputTokens", "maxContext"],
     "upload_too_large": ["files"],
     "run_not_succeeded": ["runStatus"],
+    "too_many_open_runs": ["maxOpenRuns"],
     "validation_failed": ["errors"],
 }
 

@@ -212,7 +212,7 @@ class RunJob:
             raise RunFailed(f"Model {run.model_id!r} is no longer in the catalog.")
         provider = providers.for_model(run.provider, run.provider_config)
         store = storage.get(self.app)
-        files = [(name, self.read_input(store, name)) for name in run.files]
+        files = [(name, self.read_input(store, name, (run.input_versions or {}).get(name))) for name in run.files]
         sizes = {name: len(data) for name, data in files}
         tokens = rules.estimate_input_tokens(sizes, run.user_prompt)
         if tokens > (run.estimated_input_tokens or 0):
@@ -241,11 +241,20 @@ class RunJob:
             return self.abandon()
         return SUCCEEDED
 
-    def read_input(self, store, name: str) -> bytes:
+    def read_input(self, store, name: str, version: dict | None) -> bytes:
+        """Exactly the version that start measured and priced, never more than its size + 1 bytes in memory (a
+        run queued before start recorded versions, at an upgrade: the object as it is now)."""
+        key = keys.input_key(self.run_id, name)
+        missing = RunFailed(f"The input file {name!r} is no longer in storage.")
         try:
-            return store.read(keys.input_key(self.run_id, name))
+            expected = storage.ObjectVersion.from_document(version) if version else store.head(key)
+            if expected is None:
+                raise missing
+            return store.read_version(key, expected)
         except NotFound:
-            raise RunFailed(f"The input file {name!r} is no longer in storage.")
+            raise missing
+        except storage.ObjectChanged:
+            raise RunFailed("The inputs changed after the run was started; start a new run.")
 
     def result_zip(self, output: bytes, last_line: str) -> bytes:
         log_text = self.recorder.log_text(self.run_id) + f"{clock.iso(clock.now(), micro=True)} {last_line}\n"

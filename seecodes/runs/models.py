@@ -22,6 +22,12 @@ class Run(db.Model):
         db.Index("ix_runs_binding", "installation_pk", "project_id", "task_id"),
         db.Index("ix_runs_status_heartbeat", "status", "heartbeat_at"),
         db.Index("ix_runs_installation_created", "installation_pk", "created_at"),  # team-competition fallback
+        # Run data lifetime (seecodes/runs/lifetime.py): the open runs an init counts and the expiry pass reads,
+        # and the settled runs whose data the retention pass has still to remove.
+        db.Index("ix_runs_initialized", "installation_pk", "created_at",
+                 postgresql_where=db.text("status = 'initialized'"), sqlite_where=db.text("status = 'initialized'")),
+        db.Index("ix_runs_data_kept", "finished_at", postgresql_where=db.text("data_removed_at IS NULL"),
+                 sqlite_where=db.text("data_removed_at IS NULL")),
     )
 
     id = db.Column(db.String(64), primary_key=True)  # run_<random>; also the RQ job id
@@ -50,6 +56,9 @@ class Run(db.Model):
     heartbeat_at = db.Column(db.DateTime, nullable=True)
     finished_at = db.Column(db.DateTime, nullable=True)
     request_id = db.Column(db.String(128), nullable=True)  # X-Request-ID of the start, to join worker log lines
+    # {name: {"size": bytes, "etag": store's version}} of the inputs as start priced them; the job reads only these.
+    input_versions = db.Column(db.JSON, nullable=True)
+    data_removed_at = db.Column(db.DateTime, nullable=True)  # inputs, results and log removed after the retention
 
 
 class RunLogLine(db.Model):

@@ -30,7 +30,8 @@ from .models import IN_PROCESS, PROCESSING_REMOTE, QUEUED, SUCCEEDED
 
 RUNS, LOG_LINES, MODELS, USAGE = state.RUNS, state.LOG_LINES, state.MODELS, UsageRow.__table__
 # What the claim answers (the columns of state.claim's row); a class made once, not per result by psycopg.
-ClaimedRun = namedtuple("ClaimedRun", "model_id files user_prompt estimated_input_tokens provider provider_config")
+ClaimedRun = namedtuple("ClaimedRun", "model_id files user_prompt estimated_input_tokens provider provider_config "
+                                      "input_versions")
 LogRow = namedtuple("LogRow", "logged_at line")
 THE_RUN, MOMENT, LOG_LINE = state.THE_RUN, state.MOMENT, state.LOG_LINE
 
@@ -107,11 +108,12 @@ def _async_commit():
 def _claim():
     claimed = moved_statement(QUEUED, IN_PROCESS, started_at=MOMENT, heartbeat_at=MOMENT,
                               attempts=RUNS.c.attempts + 1) \
-        .returning(RUNS.c.id, RUNS.c.model_id, RUNS.c.files, RUNS.c.user_prompt, RUNS.c.estimated_input_tokens) \
+        .returning(RUNS.c.id, RUNS.c.model_id, RUNS.c.files, RUNS.c.user_prompt, RUNS.c.estimated_input_tokens,
+                   RUNS.c.input_versions) \
         .cte("claimed")
     marker = _async_commit()
     return (select(claimed.c.model_id, claimed.c.files, claimed.c.user_prompt, claimed.c.estimated_input_tokens,
-                   MODELS.c.provider, MODELS.c.provider_config)
+                   MODELS.c.provider, MODELS.c.provider_config, claimed.c.input_versions)
             .select_from(claimed.join(marker, true()).outerjoin(MODELS, MODELS.c.id == claimed.c.model_id))
             .add_cte(logged_cte(claimed)))
 

@@ -19,7 +19,7 @@ PROMPT_OVERHEAD_TOKENS = 32
 # A user may cancel a run in any status before a final one (the cancel settles it at once; a job still working on
 # it finds its next conditional transition refused and stops).
 TRANSITIONS = {
-    INITIALIZED: {QUEUED, CANCELLED},
+    INITIALIZED: {QUEUED, FAILED, CANCELLED},  # failed: expired unstarted (lifetime.expire_unstarted)
     QUEUED: {IN_PROCESS, FAILED, CANCELLED},
     IN_PROCESS: {PROCESSING_REMOTE, FAILED, CANCELLED},
     PROCESSING_REMOTE: {SUCCEEDED, FAILED, CANCELLED},

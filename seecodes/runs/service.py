@@ -3,7 +3,7 @@ import re
 
 import hashlib
 
-from sqlalchemy import DateTime, Integer, String, and_, bindparam, func, insert, literal, select
+from sqlalchemy import DateTime, Integer, String, and_, bindparam, func, insert, literal, literal_column, select
 
 from .. import clock, ids, readonly, storage
 from ..catalog import service as catalog
@@ -11,10 +11,11 @@ from ..catalog.models import CatalogModel
 from ..credits import service as credits
 from ..errors import Conflict, DomainError, Forbidden, Invalid, NotFound
 from ..extensions import db
+from ..installations.models import Installation
 from ..permits import service as permits
 from ..permits.service import Binding
 from ..storage import keys
-from . import dispatch, rules, state
+from . import dispatch, lifetime, rules, state
 from .models import ACTIVE_STATUSES, CANCELLABLE_STATUSES, CANCELLED, INITIALIZED, QUEUED, SUCCEEDED, Run
 from .settings import setting
 
@@ -26,8 +27,9 @@ class InputTooLarge(DomainError):
 
 
 def init_run(binding: Binding, model_id: str, files: list[str]) -> dict:
-    """Create the run in the permit's binding; answer the init document (runId, bucket, prefix, uploads, and on
-    S3 the presigned POST forms)."""
+    """Create the run in the permit's binding; answer the init document (runId, bucket, prefix, uploads: a URL
+    per file that a plain PUT of its bytes uploads to, uploadMethod PUT, and on S3 the optional presigned POST
+    forms). 409 too_many_open_runs once the installation has SEECODES_MAX_OPEN_RUNS runs waiting for a start."""
     problems = rules.file_name_problems(files)
     if problems:
         raise Invalid("Some file names are not acceptable.", errors={"files": problems})
@@ -36,27 +38,42 @@ def init_run(binding: Binding, model_id: str, files: list[str]) -> dict:
     run_id = ids.new_id("run_")
     moment = clock.now()
     prefix = keys.input_prefix(run_id)
+    ttl, cap = setting("SEECODES_RUN_INIT_TTL_SECONDS"), setting("SEECODES_MAX_OPEN_RUNS")
+    _take_turns_counting_open_runs(binding.installation_pk)
     inserted = db.session.execute(_INIT_STATEMENT, {
         "the_run": run_id, "installation": binding.installation_pk, "project": binding.project_id,
         "task": binding.task_id, "user": binding.user_account_id, "model": model_id, "file_names": list(files),
-        "prefix": prefix, "moment": moment}).first()
+        "prefix": prefix, "moment": moment, "open_since": lifetime.open_since(moment, ttl),
+        "max_open": cap}).first()
     if inserted is None:
-        raise catalog.unknown_model(model_id)
-    document = {"runId": run_id, "bucket": store.bucket, "prefix": prefix}
-    forms = storage.upload_forms(store, {name: keys.input_key(run_id, name) for name in files})
-    if forms is None:
-        document.update(uploadMethod="PUT",
-                        uploads={name: store.upload_url(keys.input_key(run_id, name)) for name in files})
-    else:
-        document.update(uploadMethod="POST", uploads={name: form["url"] for name, form in forms.items()},
-                        uploadForms=forms)
+        catalog.get_model(model_id)  # 422 for a model that is unknown or disabled; else the cap refused it
+        raise lifetime.too_many_open_runs(cap, ttl)
+    targets = {name: keys.input_key(run_id, name) for name in files}
+    document = {"runId": run_id, "bucket": store.bucket, "prefix": prefix, "uploadMethod": "PUT",
+                "uploads": {name: store.upload_url(key) for name, key in targets.items()}}
+    forms = storage.upload_forms(store, targets)
+    if forms is not None:
+        document["uploadForms"] = forms
     return document
 
 
+def _take_turns_counting_open_runs(installation_pk: int) -> None:
+    """On PostgreSQL, concurrent inits of one installation take turns on its row, so that each one's count of
+    open runs sees the runs the others inserted (a statement reads the snapshot of its start: without the
+    turn, two inits at the cap minus one would both pass). SQLite admits one writer at a time already."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(_OPEN_RUNS_TURN, {"installation": installation_pk})
+
+
 def _init_statement():
-    """The run's row, inserted only if its model is in the catalog and enabled: the model's check and the
-    insert are one statement (every run's path), built once. Nothing inserted = no such model."""
+    """The run's row, inserted only if its model is in the catalog and enabled and the installation has fewer
+    than max_open runs initialized since open_since: the checks and the insert are one statement (every run's
+    path), built once. Nothing inserted = no such model, or the open-run cap."""
     moment = bindparam("moment", type_=DateTime())
+    installation = bindparam("installation", type_=Integer())
+    open_runs = select(func.count()).select_from(RUNS).where(
+        RUNS.c.installation_pk == installation, RUNS.c.status == _INITIALIZED_LITERAL,
+        RUNS.c.created_at > bindparam("open_since", type_=DateTime())).scalar_subquery()
     return insert(RUNS).from_select(
         ["id", "installation_pk", "project_id", "task_id", "user_account_id", "model_id", "files", "storage_prefix",
          "status", "attempts", "requeues", "created_at", "updated_at"],
@@ -64,7 +81,8 @@ def _init_statement():
                bindparam("project", type_=String()), bindparam("task", type_=String()),
                bindparam("user", type_=String()), MODELS.c.id, bindparam("file_names", type_=RUNS.c.files.type),
                bindparam("prefix", type_=String()), literal(INITIALIZED), literal(0), literal(0), moment, moment)
-        .where(MODELS.c.id == bindparam("model", type_=String()), MODELS.c.enabled.is_(True)),
+        .where(MODELS.c.id == bindparam("model", type_=String()), MODELS.c.enabled.is_(True),
+               open_runs < bindparam("max_open", type_=Integer())),
     ).returning(RUNS.c.id)
 
 
@@ -84,7 +102,12 @@ def find_run(binding: Binding, run_id: str) -> tuple[Run, CatalogModel | None]:
 
 RUNS = Run.__table__
 MODELS = CatalogModel.__table__
+INSTALLATIONS = Installation.__table__
+# Written out, not bound: the partial index ix_runs_initialized applies only to a literal predicate.
+_INITIALIZED_LITERAL = literal_column(f"'{INITIALIZED}'")
 _INIT_STATEMENT = _init_statement()
+_OPEN_RUNS_TURN = (select(INSTALLATIONS.c.id).where(INSTALLATIONS.c.id == bindparam("installation", type_=Integer()))
+                   .with_for_update(key_share=True))  # FOR NO KEY UPDATE: inserts referencing the row go on
 
 
 def _with_permit(*columns) -> permits.PermitRead:
@@ -103,10 +126,11 @@ def _with_permit(*columns) -> permits.PermitRead:
 # GET /v1/tasks/{runId}, …/output and …/logs: each one query, built once.
 STATUS_WITH_PERMIT = _with_permit(RUNS.c.status.label("run_status"), RUNS.c.updated_at.label("run_updated_at"),
                                   RUNS.c.error.label("run_error"), RUNS.c.result_zip_key.label("run_result_zip_key"))
-OUTPUT_WITH_PERMIT = _with_permit(RUNS.c.status.label("run_status"), RUNS.c.output_key.label("run_output_key"))
-RUN_WITH_PERMIT = _with_permit()
+OUTPUT_WITH_PERMIT = _with_permit(RUNS.c.status.label("run_status"), RUNS.c.output_key.label("run_output_key"),
+                                  RUNS.c.data_removed_at.label("run_data_removed_at"))
 # GET …/logs: the newest line's id comes with the permit check, so an unchanged log is a 304 without reading it.
 LOGS_WITH_PERMIT = _with_permit(
+    RUNS.c.data_removed_at.label("run_data_removed_at"),
     select(func.max(state.LOG_LINES.c.id)).where(state.LOG_LINES.c.run_id == RUNS.c.id)
     .scalar_subquery().label("run_last_log_id"))
 
@@ -141,6 +165,7 @@ def status_etag(binding: Binding, read) -> str:
 def logs_etag(binding: Binding, read) -> str:
     """The log's validator: lines are only ever appended, so the newest line's id names the whole text."""
     run_id = run_id_from_read(binding, read)
+    _require_data(read)
     return f"l-{run_id}-{read.run_last_log_id or 0}"
 
 
@@ -168,24 +193,51 @@ def poll_after(status: str) -> int | None:
 
 
 def output_from_read(binding: Binding, read) -> str:
-    """The output text from the row of OUTPUT_WITH_PERMIT."""
+    """The output text from the row of OUTPUT_WITH_PERMIT; 410 once the retention removed it."""
     run_id_from_read(binding, read)
+    _require_data(read)
     return _output(read.run_status, read.run_output_key)
+
+
+def logs_from_read(binding: Binding, read) -> str:
+    """The log text of the run of a LOGS_WITH_PERMIT read; 410 once the retention removed it."""
+    run_id = run_id_from_read(binding, read)
+    _require_data(read)
+    with readonly.connection() as connection:
+        return log_text(run_id, connection)
+
+
+def _require_data(read) -> None:
+    if read.run_data_removed_at is not None:
+        raise lifetime.data_removed(setting("SEECODES_RUN_DATA_RETENTION_DAYS"))
 
 
 def require_accepting_uploads(run_id: str, name: str) -> None:
     """Inputs may be (re)placed only while the run waits for its start, and only under a name it declared."""
     with readonly.connection() as connection:
-        run = connection.execute(select(RUNS.c.files, RUNS.c.status).where(RUNS.c.id == run_id)).first()
+        run = connection.execute(select(RUNS.c.files, RUNS.c.status, RUNS.c.created_at, RUNS.c.queued_at)
+                                 .where(RUNS.c.id == run_id)).first()
     if run is None or name not in run.files:
         raise NotFound("No such upload target.", code="object_not_found")
+    _require_startable(run)
+
+
+def _require_startable(run) -> None:
+    """409 run_expired past the init TTL (before the maintenance pass marks it, too), 409 run_already_started
+    once started."""
+    ttl = setting("SEECODES_RUN_INIT_TTL_SECONDS")
+    if lifetime.was_expired(run.status, run.queued_at) or (
+            run.status == INITIALIZED and lifetime.has_expired(run.created_at, clock.now(), ttl)):
+        raise lifetime.run_expired(ttl)
     if run.status != INITIALIZED:
-        raise Conflict("This run has started; its inputs can no longer change.", code="run_already_started")
+        raise Conflict(f"This run was already started (status {run.status}); its inputs can no longer change.",
+                       code="run_already_started")
 
 
-def input_sizes(run: Run) -> dict[str, int | None]:
+def input_versions(run: Run) -> dict[str, storage.ObjectVersion | None]:
+    """What the store holds of each input now (one HEAD per file, never a read)."""
     store = storage.get()
-    return {name: store.size(keys.input_key(run.id, name)) for name in run.files}
+    return {name: store.head(keys.input_key(run.id, name)) for name in run.files}
 
 
 def start_run(binding: Binding, run_id: str, model_id: str | None, user_prompt: str | None) -> dict:
@@ -195,26 +247,29 @@ def start_run(binding: Binding, run_id: str, model_id: str | None, user_prompt: 
     If Redis is down the enqueue raises 503 and the guard rolls the debit and the status change back.
     """
     run, model = find_run(binding, run_id)
-    if run.status != INITIALIZED:
-        raise Conflict(f"This run was already started (status {run.status}).", code="run_already_started")
+    _require_startable(run)
     if model_id is not None and model_id != run.model_id:
         raise Invalid(f"This run was initialized for model {run.model_id!r}.",
                       errors={"model": [f"Must be {run.model_id!r}, the model given to init."]})
     if model is None or not model.enabled:
         model = catalog.get_model(run.model_id)  # raises: the model left the catalog since init
-    sizes = input_sizes(run)
-    missing = [name for name, size in sizes.items() if size is None]
+    versions = input_versions(run)
+    missing = [name for name, version in versions.items() if version is None]
     if missing:
         raise Conflict(f"Upload these files first: {', '.join(missing)}.", code="uploads_incomplete",
                        missingFiles=missing)
     limit = setting("SEECODES_MAX_UPLOAD_BYTES")
-    oversized = [name for name, size in sizes.items() if size > limit]
+    oversized = [name for name, version in versions.items() if version.size > limit]
     if oversized:
-        # A store that does not enforce the upload policy (some S3-compatible ones) must not keep the file.
+        # A presigned PUT cannot bound its size (nor can every S3-compatible store enforce a POST policy): the
+        # file must not stay. The run can be started again after a new upload.
+        store = storage.get()
         for name in oversized:
-            storage.discard(storage.get(), keys.input_key(run.id, name))
-        raise DomainError(f"Input files may have at most {limit} bytes: {', '.join(oversized)}.",
-                          code="upload_too_large", status=413, files=oversized)
+            store.delete(keys.input_key(run.id, name))
+        raise DomainError(f"Input files may have at most {limit} bytes: {', '.join(oversized)}; they were "
+                          "deleted, upload them again within the limit.", code="upload_too_large", status=413,
+                          files=oversized)
+    sizes = {name: version.size for name, version in versions.items()}
     tokens = rules.estimate_input_tokens(sizes, user_prompt)
     if tokens > model.max_context:
         raise InputTooLarge(f"The input is about {tokens} tokens; model {model.id!r} reads at most "
@@ -222,7 +277,8 @@ def start_run(binding: Binding, run_id: str, model_id: str | None, user_prompt: 
     price = rules.price(model.pricing_base, model.pricing_per_token, tokens)
     line = (f"queued: model {model.id!r}, provider {catalog.serving_provider(model)}, {len(sizes)} file(s), "
             f"{sum(sizes.values())} bytes, ~{tokens} input tokens, {price} credits debited")
-    _queue_and_debit(run, price, line, user_prompt=user_prompt, estimated_input_tokens=tokens)
+    _queue_and_debit(run, price, line, user_prompt=user_prompt, estimated_input_tokens=tokens,
+                     input_versions={name: version.document() for name, version in versions.items()})
     dispatch.enqueue(run.id)
     return {"runId": run.id, "status": QUEUED, "estimatedInputTokens": tokens, "estimatedCredits": price}
 

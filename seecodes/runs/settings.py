@@ -28,6 +28,12 @@ DEFAULTS = {
     "SEECODES_MAX_UPLOAD_BYTES": 10 * 1024 * 1024,
     # Retry-After of a status poll while the run works (GET /v1/tasks/{runId}).
     "SEECODES_POLL_INTERVAL_SECONDS": 2,
+    # Run data lifetime (seecodes/runs/lifetime.py): an initialized run not started within this time expires
+    # (failed, its uploads deleted); a settled run's inputs, outputs and log are removed after the retention;
+    # an installation has at most this many initialized runs at a time.
+    "SEECODES_RUN_INIT_TTL_SECONDS": 24 * 3600,
+    "SEECODES_RUN_DATA_RETENTION_DAYS": 30,
+    "SEECODES_MAX_OPEN_RUNS": 20,
 }
 
 

@@ -69,6 +69,7 @@ def _queue_debited_statement():
     moved = (moved_statement(INITIALIZED, QUEUED, queued_at=MOMENT, heartbeat_at=MOMENT, estimated_credits=price,
                              user_prompt=bindparam("prompt", type_=Text()),
                              estimated_input_tokens=bindparam("tokens", type_=Integer()),
+                             input_versions=bindparam("versions", type_=RUNS.c.input_versions.type),
                              request_id=bindparam("request", type_=String()))
              .returning(RUNS.c.id, RUNS.c.installation_pk, RUNS.c.project_id, RUNS.c.task_id, RUNS.c.user_account_id)
              .cte("moved"))
@@ -99,6 +100,7 @@ def queue_debited(run_id: str, installation_pk: int, price: int, line: str, **va
     row = db.session.execute(_QUEUE_DEBITED, {
         "the_run": run_id, "installation": installation_pk, "price": price, "moment": clock.now(),
         "prompt": values.get("user_prompt"), "tokens": values.get("estimated_input_tokens"),
+        "versions": values.get("input_versions"),
         "request": request_ids.current(), "log_line": line,
     }).one()
     moved, debited = row.moved == 1, row.debited == 1
@@ -118,7 +120,7 @@ def claim(run_id: str, worker: str):
         .values(status=IN_PROCESS, updated_at=moment, started_at=moment, heartbeat_at=moment,
                 attempts=RUNS.c.attempts + 1)
         .returning(RUNS.c.model_id, RUNS.c.files, RUNS.c.user_prompt, RUNS.c.estimated_input_tokens,
-                   _of_model(MODELS.c.provider), _of_model(MODELS.c.provider_config))
+                   _of_model(MODELS.c.provider), _of_model(MODELS.c.provider_config), RUNS.c.input_versions)
     ).first()
     if row is not None:
         prometheus.run_moved(db.session, QUEUED, IN_PROCESS)

@@ -1,26 +1,59 @@
 """Object storage: local files with app-signed URLs, or S3 through boto3."""
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
 from flask import current_app
 
 
+@dataclass(frozen=True)
+class ObjectVersion:
+    """What a run's start saw of an input: its size and the store's version tag (S3's ETag; on local storage
+    the file's inode, mtime and size), so the job can tell that the object changed without reading it."""
+
+    size: int
+    etag: str
+
+    def document(self) -> dict:
+        return {"size": self.size, "etag": self.etag}
+
+    @classmethod
+    def from_document(cls, document: dict) -> "ObjectVersion":
+        return cls(int(document["size"]), str(document["etag"]))
+
+
+class ObjectChanged(Exception):
+    """The object is no longer the version that was asked for (replaced, grown or shrunk)."""
+
+
 class Storage(Protocol):
-    """What runs need from a store; keys look like runs/<runId>/input/<name>. S3 adds `upload_form`, `check`,
-    `ensure_usable` and `delete` (used through the functions below, which know what local storage needs)."""
+    """What runs need from a store; keys look like runs/<runId>/input/<name>. S3 adds `upload_form`, `check`
+    and `ensure_usable` (used through the functions below, which know what local storage needs)."""
 
     bucket: str
 
-    def upload_url(self, key: str) -> str: ...
+    def upload_url(self, key: str) -> str:
+        """A URL that a plain PUT of the raw bytes uploads to (S3: presigned put_object)."""
 
     def download_url(self, key: str) -> str: ...
 
     def size(self, key: str) -> int | None: ...
 
+    def head(self, key: str) -> ObjectVersion | None: ...
+
     def read(self, key: str) -> bytes: ...
 
+    def read_version(self, key: str, version: ObjectVersion) -> bytes:
+        """The object's bytes if it still is `version` (ObjectChanged otherwise); never reads more than
+        version.size + 1 bytes, so an object that grew is refused without being held in memory."""
+
     def write(self, key: str, data: bytes, content_type: str) -> None: ...
+
+    def delete(self, key: str) -> None: ...
+
+    def delete_prefix(self, prefix: str) -> int:
+        """Remove every object under the prefix (a run's runs/<runId>/); answers how many there were."""
 
 
 def get(app=None) -> Storage:
@@ -59,14 +92,8 @@ def ensure_usable(store: Storage) -> None:
 
 
 def upload_forms(store: Storage, keys: dict[str, str]) -> dict[str, dict] | None:
-    """Presigned POST forms per name (S3, where the size limit is part of the signed policy); None when the
-    store takes signed PUTs (local storage bounds the size itself)."""
+    """Presigned POST forms per name, an optional extra beside the PUT URLs for clients that want S3 to enforce
+    the size limit (the signed policy); None on local storage, whose PUT route bounds the size itself."""
     if not hasattr(store, "upload_form"):
         return None
     return {name: store.upload_form(key) for name, key in keys.items()}
-
-
-def discard(store: Storage, key: str) -> None:
-    """Remove an object that must not stay (an oversized input); local storage never keeps one."""
-    if hasattr(store, "delete"):
-        store.delete(key)

@@ -1,5 +1,6 @@
 """Local storage: files under SEECODES_STORAGE_DIR, uploaded and downloaded through URLs the app signs."""
 import os
+import shutil
 import tempfile
 from pathlib import Path
 from urllib.parse import quote
@@ -8,6 +9,7 @@ from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 from ..errors import Forbidden, NotFound
+from . import ObjectChanged, ObjectVersion
 
 SALT = "seecodes.storage-url.v1"
 PUT, GET = "put", "get"
@@ -100,3 +102,39 @@ class LocalStorage:
                 pass
             raise
         return written
+
+    def head(self, key: str) -> ObjectVersion | None:
+        try:
+            return _version(self.path(key).stat())
+        except FileNotFoundError:
+            return None
+
+    def read_version(self, key: str, version: ObjectVersion) -> bytes:
+        """Uploads replace a file by renaming a new one over it, so the open file is one version throughout."""
+        try:
+            handle = open(self.path(key), "rb")
+        except FileNotFoundError:
+            raise NotFound("No such object.", code="object_not_found")
+        with handle:
+            if _version(os.fstat(handle.fileno())) != version:
+                raise ObjectChanged(key)
+            data = handle.read(version.size + 1)
+        if len(data) != version.size:
+            raise ObjectChanged(key)
+        return data
+
+    def delete(self, key: str) -> None:
+        self.path(key).unlink(missing_ok=True)
+
+    def delete_prefix(self, prefix: str) -> int:
+        folder = self.path(prefix.rstrip("/"))
+        if not folder.is_dir():
+            return 0
+        removed = sum(1 for entry in folder.rglob("*") if entry.is_file() and not entry.name.startswith(".upload-"))
+        shutil.rmtree(folder, ignore_errors=True)
+        return removed
+
+
+def _version(info: os.stat_result) -> ObjectVersion:
+    # An upload is a new file renamed over the old one: a new inode (and mtime) for every version.
+    return ObjectVersion(info.st_size, f"{info.st_ino:x}-{info.st_mtime_ns:x}-{info.st_size:x}")

@@ -1,5 +1,5 @@
-"""S3 storage (or any S3-compatible store) through boto3: presigned POST uploads bounded in size, presigned GET
-downloads, one client per process, and errors an operator can act on."""
+"""S3 storage (or any S3-compatible store) through boto3: presigned PUT uploads (and, as an extra, presigned POST
+forms bounded in size), presigned GET downloads, one client per process, and errors an operator can act on."""
 import os
 import threading
 import time
@@ -10,12 +10,15 @@ from botocore.exceptions import (BotoCoreError, ClientError, EndpointConnectionE
                                  PartialCredentialsError)
 
 from ..errors import NotFound, Unavailable
+from . import ObjectChanged, ObjectVersion
 
 _clients: dict = {}
 _verified: dict = {}  # (pid, endpoint, bucket) -> when the bucket last answered
 _lock = threading.Lock()
 VERIFIED_SECONDS = 300
 MISSING = ("404", "NoSuchKey", "NotFound", "NoSuchBucket")
+NO_SUCH_KEY = ("404", "NoSuchKey", "NotFound")
+DELETE_BATCH = 1000  # the most keys one DeleteObjects request takes
 
 
 def client(endpoint_url: str | None):
@@ -112,7 +115,13 @@ class S3Storage:
             raise self.unavailable(error)
 
     def upload_url(self, key: str) -> str:
-        return self.upload_form(key)["url"]
+        """A presigned PUT of exactly this key: what the contract's `uploads[name]` is. S3 cannot bound the size
+        of a presigned PUT; start measures every input and refuses (and deletes) one over the limit."""
+        try:
+            return self.client.generate_presigned_url("put_object", Params={"Bucket": self.bucket, "Key": key},
+                                                      ExpiresIn=self.ttl)
+        except (ClientError, BotoCoreError) as error:
+            raise self.unavailable(error)
 
     def download_url(self, key: str) -> str:
         try:
@@ -122,20 +131,46 @@ class S3Storage:
             raise self.unavailable(error)
 
     def size(self, key: str) -> int | None:
+        version = self.head(key)
+        return None if version is None else version.size
+
+    def head(self, key: str) -> ObjectVersion | None:
         try:
-            return int(self.client.head_object(Bucket=self.bucket, Key=key)["ContentLength"])
+            answer = self.client.head_object(Bucket=self.bucket, Key=key)
         except ClientError as error:
-            if error.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+            if _code(error) in NO_SUCH_KEY:
                 return None
             raise self.unavailable(error)
         except BotoCoreError as error:
             raise self.unavailable(error)
+        return ObjectVersion(int(answer["ContentLength"]), answer["ETag"])
+
+    def read_version(self, key: str, version: ObjectVersion) -> bytes:
+        """S3 checks the ETag (If-Match: 412 once the object was replaced); the body is read to at most one byte
+        past the expected size and the rest of the stream is dropped."""
+        try:
+            body = self.client.get_object(Bucket=self.bucket, Key=key, IfMatch=version.etag)["Body"]
+            try:
+                data = body.read(version.size + 1)
+            finally:
+                body.close()
+        except ClientError as error:
+            if _code(error) in ("412", "PreconditionFailed"):
+                raise ObjectChanged(key)
+            if _code(error) in NO_SUCH_KEY:
+                raise NotFound("No such object.", code="object_not_found")
+            raise self.unavailable(error)
+        except BotoCoreError as error:
+            raise self.unavailable(error)
+        if len(data) != version.size:
+            raise ObjectChanged(key)
+        return data
 
     def read(self, key: str) -> bytes:
         try:
             return self.client.get_object(Bucket=self.bucket, Key=key)["Body"].read()
         except ClientError as error:
-            if error.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+            if _code(error) in NO_SUCH_KEY:
                 raise NotFound("No such object.", code="object_not_found")
             raise self.unavailable(error)
         except BotoCoreError as error:
@@ -152,3 +187,25 @@ class S3Storage:
             self.client.delete_object(Bucket=self.bucket, Key=key)
         except (ClientError, BotoCoreError) as error:
             raise self.unavailable(error)
+
+    def delete_prefix(self, prefix: str) -> int:
+        removed = 0
+        try:
+            for page in self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=prefix):
+                found = [{"Key": item["Key"]} for item in page.get("Contents", ())]
+                for start in range(0, len(found), DELETE_BATCH):
+                    batch = found[start:start + DELETE_BATCH]
+                    answer = self.client.delete_objects(Bucket=self.bucket,
+                                                        Delete={"Objects": batch, "Quiet": True})
+                    if answer.get("Errors"):
+                        failed = answer["Errors"][0]
+                        raise Unavailable(f"Object storage refused to delete {failed.get('Key')!r} "
+                                          f"({failed.get('Code')}).", code="storage_unavailable")
+                    removed += len(batch)
+        except (ClientError, BotoCoreError) as error:
+            raise self.unavailable(error)
+        return removed
+
+
+def _code(error: ClientError) -> str:
+    return str(error.response.get("Error", {}).get("Code"))

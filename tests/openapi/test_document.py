@@ -107,7 +107,7 @@ def test_body_operations_document_400_invalid_json(operations):
 
 def test_start_run_documents_its_errors_and_their_extra_fields(document, operations):
     responses = operations["startRun"][2]["responses"]
-    assert set(responses["409"]["x-error-codes"]) == {"uploads_incomplete", "run_already_started",
+    assert set(responses["409"]["x-error-codes"]) == {"uploads_incomplete", "run_already_started", "run_expired",
                                                       "idempotency_key_in_use"}
     assert "missingFiles" in responses["409"]["description"]
     assert "requiredCredits" in responses["402"]["description"]
@@ -212,8 +212,9 @@ def test_request_fields_with_defaults_stay_optional_in_generated_types(document)
 
 def test_the_init_answer_always_says_how_to_upload(document):
     init = document["components"]["schemas"]["InitAnswer"]
-    assert "uploadMethod" in init["required"] and init["properties"]["uploadMethod"]["enum"] == ["PUT", "POST"]
-    assert "uploadForms" not in init["required"]  # S3 only
+    assert "uploadMethod" in init["required"] and init["properties"]["uploadMethod"]["enum"] == ["PUT"]
+    assert "uploadForms" not in init["required"]  # S3 only, an optional extra beside the PUT URLs
+    assert "Optional" in init["properties"]["uploadForms"]["description"]
 
 
 def test_statuses_are_enums_of_what_the_server_answers(document):

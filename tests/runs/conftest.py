@@ -55,11 +55,14 @@ class RunDriver:
 
     @classmethod
     def send(cls, document, name, data: bytes):
-        """Upload one input as the init answer says: PUT on local storage, the presigned POST form on S3."""
-        if document.get("uploadMethod") == "POST":
-            form = document["uploadForms"][name]
-            return requests.post(form["url"], data=form["fields"], files={"file": (name, data)}, timeout=10)
+        """Upload one input as the contract says, on every deployment: PUT the raw bytes to uploads[name]."""
         return cls.upload(document["uploads"][name], data)
+
+    @staticmethod
+    def post_form(document, name, data: bytes):
+        """Upload one input with the optional presigned POST form of S3 (`uploadForms`)."""
+        form = document["uploadForms"][name]
+        return requests.post(form["url"], data=form["fields"], files={"file": (name, data)}, timeout=10)
 
     def prepared(self, files=None, model="strict light"):
         """An initialized run with every file uploaded; answers (runId, init answer)."""

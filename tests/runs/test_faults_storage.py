@@ -1,6 +1,7 @@
 """S3 faults and limits, against moto's server: storage that cannot be used answers 503 `storage_unavailable` with
-what to fix at init; uploads are presigned POSTs whose policy bounds the size; an oversized object (on a store
-that does not enforce the policy) is deleted at start; an upload after start cannot make the run cost more."""
+what to fix at init; uploads are presigned PUTs, with presigned POSTs whose policy bounds the size beside them; an
+oversized object (a PUT has no size bound) is deleted at start; an upload after start cannot make the run cost
+more."""
 import base64
 import json
 
@@ -44,28 +45,28 @@ def exists(moto_url, key) -> bool:
         return False
 
 
-def test_init_answers_a_presigned_post_bounded_to_the_upload_limit(runs, funded):
+def test_init_offers_a_presigned_post_bounded_to_the_upload_limit_beside_the_put_url(runs, funded):
     document = runs.init().get_json()
     run_id = document["runId"]
     form = document["uploadForms"]["list.md"]
-    assert document["uploadMethod"] == "POST" and document["uploads"]["list.md"] == form["url"]
+    assert document["uploadMethod"] == "PUT" and document["uploads"]["list.md"] != form["url"]
     assert form["fields"]["key"] == f"runs/{run_id}/input/list.md"
     conditions = policy(form)["conditions"]
     assert ["content-length-range", 0, LIMIT] in conditions
     assert {"key": f"runs/{run_id}/input/list.md"} in conditions
-    assert runs.send(document, "list.md", LIST_MD).status_code == 204
+    assert runs.post_form(document, "list.md", LIST_MD).status_code == 204
     assert runs.start(run_id).status_code == 200
 
 
 def test_an_oversized_upload_is_refused_at_start_and_deleted(runs, funded, moto_url, credits_of):
     document = runs.init().get_json()
     run_id = document["runId"]
-    assert runs.send(document, "list.md", b"x" * (LIMIT + 1)).status_code == 204  # moto does not enforce policies
+    assert runs.send(document, "list.md", b"x" * (LIMIT + 1)).status_code == 200  # a presigned PUT has no limit
     answer = runs.start(run_id)
     assert answer.status_code == 413 and answer.get_json()["error"] == "upload_too_large"
     assert not exists(moto_url, f"runs/{run_id}/input/list.md")
     assert credits_of(funded) == 1000
-    assert runs.send(document, "list.md", LIST_MD).status_code == 204  # the run can still be started
+    assert runs.send(document, "list.md", LIST_MD).status_code == 200  # the run can still be started
     assert runs.start(run_id).status_code == 200
 
 
@@ -92,7 +93,7 @@ def test_a_missing_bucket_is_503_storage_unavailable_at_init(app, runs, funded):
 def test_an_upload_after_start_cannot_make_the_run_cost_more(runs, funded, moto_url, tmp_path, credits_of):
     run_id, document = runs.prepared()
     assert runs.start(run_id).status_code == 200
-    assert runs.send(document, "list.md", b"y" * LIMIT).status_code == 204  # a larger file, within the limit
+    assert runs.send(document, "list.md", b"y" * LIMIT).status_code == 200  # a larger file, within the limit
     burst = WorkerProcess(tmp_path, moto_url, burst=True, SEECODES_RUN_QUEUE="runs-storage")
     assert burst.process.wait(timeout=60) == 0, burst.output()
     burst.stop()

@@ -37,7 +37,8 @@ def test_price_does_not_round_up_float_noise():
     assert rules.price(0.1, 0.2, 1) == 1  # 0.1 + 0.2 = 0.30000000000000004
 
 
-@pytest.mark.parametrize("source, target", [(INITIALIZED, QUEUED), (QUEUED, IN_PROCESS), (QUEUED, FAILED),
+@pytest.mark.parametrize("source, target", [(INITIALIZED, QUEUED), (INITIALIZED, FAILED), (QUEUED, IN_PROCESS),
+                                            (QUEUED, FAILED),
                                             (IN_PROCESS, PROCESSING_REMOTE), (IN_PROCESS, FAILED),
                                             (PROCESSING_REMOTE, SUCCEEDED), (PROCESSING_REMOTE, FAILED)])
 def test_allowed_transitions(source, target):
@@ -45,7 +46,7 @@ def test_allowed_transitions(source, target):
 
 
 @pytest.mark.parametrize("source, target", [(INITIALIZED, IN_PROCESS), (QUEUED, SUCCEEDED), (SUCCEEDED, FAILED),
-                                            (FAILED, QUEUED), (PROCESSING_REMOTE, QUEUED), (INITIALIZED, FAILED)])
+                                            (FAILED, QUEUED), (PROCESSING_REMOTE, QUEUED), (INITIALIZED, SUCCEEDED)])
 def test_forbidden_transitions(source, target):
     assert not rules.can_move(source, target)
 

@@ -24,7 +24,8 @@ PRICE = rules.price(12.5, 0.0006, rules.estimate_input_tokens({"list.md": len(LI
 
 @pytest.fixture
 def app_overrides():
-    return pool_for(THREADS)
+    # The rounds below leave up to 3 × THREADS runs initialized (refused at start), more than the default cap.
+    return {**pool_for(THREADS), "SEECODES_MAX_OPEN_RUNS": 100}
 
 
 def _start(served, permit, run_id):

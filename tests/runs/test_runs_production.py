@@ -41,7 +41,7 @@ def test_whole_flow_on_s3_with_an_rq_worker(runs, worker, funded, credits_of, re
     init = runs.init().get_json()
     run_id = init["runId"]
     assert init["bucket"] == S3_BUCKET and init["prefix"] == f"runs/{run_id}/input/"
-    assert init["uploadMethod"] == "POST" and runs.send(init, "list.md", LIST_MD).status_code == 204
+    assert init["uploadMethod"] == "PUT" and runs.send(init, "list.md", LIST_MD).status_code == 200
     started = runs.start(run_id).get_json()
     assert started["status"] == "queued"
 

@@ -2,7 +2,6 @@
 from flask import Response, jsonify, request
 from flask.views import MethodView
 
-from ... import readonly
 from ...apidoc import raises
 from ...auth.guards import task_permit
 from ...idempotency.service import idempotent
@@ -51,14 +50,18 @@ class RunInit(MethodView):
     @idempotent
     @blp.arguments(InitBodySchema)
     @blp.response(200, InitAnswerSchema)
-    @raises({503: ["storage_unavailable"]})  # the object store cannot be used (missing credentials or bucket)
+    @raises({409: ["too_many_open_runs"],  # the installation has SEECODES_MAX_OPEN_RUNS runs waiting to start
+             503: ["storage_unavailable"]})  # the object store cannot be used (missing credentials or bucket)
     def post(self, body, permit):
         """Initialize an AI run
 
         Creates a run bound to the permit's project/task and answers an upload target per input file
-        (`files` defaults to `["list.md"]`): a signed PUT URL on local storage, a presigned POST on S3
-        (`uploadForms`). 422 for an unknown model or an unacceptable file name; 503 `storage_unavailable`
-        when the store cannot be used (the detail says what to fix).
+        (`files` defaults to `["list.md"]`): `uploads[name]` is, on every deployment, a URL that a plain PUT
+        of the file's raw bytes uploads to (an app-signed URL on local storage, a presigned PUT on S3).
+        On S3 `uploadForms` adds an optional presigned POST form per file, for clients that want the store
+        to enforce the size limit. A run not started within SEECODES_RUN_INIT_TTL_SECONDS (24 h) expires.
+        422 for an unknown model or an unacceptable file name; 409 `too_many_open_runs` at the open-run
+        cap; 503 `storage_unavailable` when the store cannot be used (the detail says what to fix).
         """
         return {"ok": True, **runs.init_run(permit, body["model"], body["files"])}
 
@@ -69,14 +72,17 @@ class RunStart(MethodView):
     @idempotent
     @blp.arguments(StartBodySchema)
     @blp.response(200, StartAnswerSchema)
-    @raises({**RUN_NOT_FOUND, 402: ["insufficient_credits"], 409: ["uploads_incomplete", "run_already_started"],
-             413: ["input_exceeds_context", "upload_too_large"],
+    @raises({**RUN_NOT_FOUND, 402: ["insufficient_credits"],
+             409: ["uploads_incomplete", "run_already_started", "run_expired"],
+             413: ["input_exceeds_context", "upload_too_large"],  # upload_too_large: the object is deleted
              503: ["queue_unavailable", "storage_unavailable"]})  # queue_unavailable: nothing was charged
     def post(self, body, runId, permit):
         """Queue the AI run
 
         Once every input is uploaded: estimates the input tokens, prices them with the model's pricing
-        (`ceil(base + per_token × tokens)`), debits the credits and queues the run.
+        (`ceil(base + per_token × tokens)`), debits the credits and queues the run. An input over
+        SEECODES_MAX_UPLOAD_BYTES is refused (413 `upload_too_large`) and deleted; the job runs on exactly
+        the inputs start measured and fails the run (refunded) if one changed since.
         """
         return {"ok": True, **runs.start_run(permit, runId, body["model"], body["userPrompt"])}
 
@@ -112,7 +118,8 @@ class RunOutput(MethodView):
     @blp.response(200, {"type": "string"}, content_type="text/plain",
                   description="The output artifact (usually Markdown)",
                   example="# Offline report\n")
-    @raises({**RUN_NOT_FOUND, 409: ["run_not_succeeded"], 503: ["storage_unavailable"]})
+    @raises({**RUN_NOT_FOUND, 409: ["run_not_succeeded"], 503: ["storage_unavailable"],
+             410: ["run_data_removed"]})  # removed SEECODES_RUN_DATA_RETENTION_DAYS after the run settled
     def get(self, runId, permit, read):
         """Read task output
 
@@ -131,7 +138,7 @@ class RunLogs(MethodView):
                       description="`Range: bytes=N-`: the log from byte N on (Content-Range says where it is)")
     @blp.alt_response(304, description="Not modified: no line was added since the If-None-Match tag (no body)",
                       success=True)
-    @raises({**RUN_NOT_FOUND, 416: ["range_not_satisfiable"]})
+    @raises({**RUN_NOT_FOUND, 410: ["run_data_removed"], 416: ["range_not_satisfiable"]})
     def get(self, runId, permit, read):
         """Read task logs
 
@@ -139,13 +146,11 @@ class RunLogs(MethodView):
         an `ETag` (`If-None-Match` gets `304` while no line was added) and byte ranges (`Range: bytes=N-` gets
         `206` with what was appended since byte N, `416` when nothing was), so a follower reads each line once.
         """
-        etag = runs.logs_etag(permit, read)
+        etag = runs.logs_etag(permit, read)  # 410 once the retention removed the log
         unchanged = _not_modified(etag)
         if unchanged is not None:
             return unchanged
-        with readonly.connection() as connection:
-            text = runs.log_text(read.run_id, connection).encode("utf-8")
-        return _tagged(_byte_range(text), etag)
+        return _tagged(_byte_range(runs.logs_from_read(permit, read).encode("utf-8")), etag)
 
 
 @blp.route("/v1/tasks/<run_id:runId>/cancel")

@@ -41,14 +41,17 @@ class InitAnswerSchema(Schema):
     bucket = ma.fields.String(required=True, metadata={"description": "S3 bucket, or `local`"})
     prefix = ma.fields.String(required=True, metadata={"example": "runs/run_3f9c0b1e2d4a5b6c7d8e9f00/input/"})
     uploads = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.String(), required=True,
-                             metadata={"description": "file name -> upload URL. Local storage: PUT the raw bytes "
-                                                      "there. S3: POST the form of `uploadForms` there."})
-    uploadMethod = ma.fields.String(required=True, metadata={"description": "`PUT` (local storage) or `POST` (S3)",
-                                                             "enum": ["PUT", "POST"]})
+                             metadata={"description": "file name -> upload URL, on every deployment: send the "
+                                                      "file's raw bytes there with a plain HTTP PUT (local storage: "
+                                                      "a URL signed by the app; S3: a presigned PUT URL). Valid "
+                                                      "SEECODES_STORAGE_URL_TTL_SECONDS (1 h)."})
+    uploadMethod = ma.fields.String(required=True, metadata={"description": "Always `PUT`: how `uploads` is used",
+                                                             "enum": ["PUT"]})
     uploadForms = ma.fields.Dict(
         keys=ma.fields.String(), values=ma.fields.Nested(UploadFormSchema),
-        metadata={"description": "S3 only: file name -> presigned POST (multipart/form-data: every field of "
-                                 "`fields`, then the file as `file`). S3 refuses a file over the upload limit."})
+        metadata={"description": "Optional extra, S3 only; `uploads` is enough. File name -> presigned POST "
+                                 "(multipart/form-data: every field of `fields`, then the file as `file`) for "
+                                 "clients that want S3 itself to refuse a file over the upload limit."})
 
 
 class StartBodySchema(Schema):
@@ -71,10 +74,13 @@ class StartAnswerSchema(Schema):
 class RunStatusSchema(Schema):
     status = ma.fields.String(required=True, metadata={
         "description": "initialized (waiting for uploads and start) | queued | in_process | processing_remote | "
-                       "succeeded | failed | cancelled (beyond the contract: POST /v1/tasks/{runId}/cancel)", "enum": RUN_STATUSES})
+                       "succeeded | failed (also a run not started within SEECODES_RUN_INIT_TTL_SECONDS: it "
+                       "expired) | cancelled (beyond the contract: POST /v1/tasks/{runId}/cancel)",
+                       "enum": RUN_STATUSES})
     updatedAt = ma.fields.String(required=True, metadata={"example": "2026-04-04T12:34:56Z"})
     error = ma.fields.String(metadata={"description": "Why the run failed"})
-    resultZipUrl = ma.fields.String(metadata={"description": "Once succeeded: presigned GET URL of output + log"})
+    resultZipUrl = ma.fields.String(metadata={"description": "Once succeeded: presigned GET URL of output + log "
+                                                             "(until SEECODES_RUN_DATA_RETENTION_DAYS removes them)"})
 
 
 class RunStatusAnswerSchema(Schema):
