@@ -63,6 +63,15 @@ class RunWorker(Worker):
             log.warning("job %s ended but Redis is unavailable to record it (%s); its run row is the record",
                         job.id, error.__class__.__name__)
 
+    def setup_work_horse_signals(self):
+        # systemd's default stop (KillMode=control-group) and `kill -TERM -<group>` send SIGTERM to every
+        # process, the horse included; RQ's horse dies on it (SIG_DFL) and the run in flight is lost. The
+        # worker decides instead: a first SIGTERM is its warm shutdown (the horse finishes the run), a second
+        # one or the job's timeout makes it kill the horse with SIGKILL, which cannot be ignored. RQ's own
+        # spawning worker ignores SIGTERM in its horse the same way.
+        super().setup_work_horse_signals()
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+
     def register_birth(self):
         # A restarted worker of the same name finds its predecessor's registration: Redis was down when the
         # predecessor tried to remove it. The supervisor runs one child at a time, so it is stale.
