@@ -19,8 +19,10 @@ PROMPT_OVERHEAD_TOKENS = 32
 TRANSITIONS = {
     INITIALIZED: {QUEUED},
     QUEUED: {IN_PROCESS, FAILED},
-    IN_PROCESS: {PROCESSING_REMOTE, FAILED},
-    PROCESSING_REMOTE: {SUCCEEDED, FAILED},
+    # Back to queued only when the job met an infrastructure outage (object storage down) and the reaper
+    # re-queues it (seecodes.runs.jobs.RunJob.requeue_for_outage): nothing of the run is kept but its debit.
+    IN_PROCESS: {PROCESSING_REMOTE, FAILED, QUEUED},
+    PROCESSING_REMOTE: {SUCCEEDED, FAILED, QUEUED},
     SUCCEEDED: set(),
     FAILED: set(),
 }
