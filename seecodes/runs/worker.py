@@ -244,12 +244,17 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     if args.child:
         return serve(args)
-    # Metrics go where this host's gunicorn reads them (gunicorn.conf.py uses the same default); the child
-    # RQ worker inherits the environment.
+    # Metrics go where this deployment's gunicorn on this host reads them (gunicorn.conf.py computes the same
+    # default); the child RQ worker inherits the environment. The files of processes that are gone (an
+    # earlier worker's) are removed first, as prometheus_client's multiprocess mode requires.
     instance = os.environ.get("SEECODES_INSTANCE_PATH") or os.path.join(
         os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "instance")
-    os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", os.path.join(instance, "prometheus"))
-    from .. import logs
+    from .. import metrics_folder
+
+    folder = metrics_folder.configure(instance)
+    from .. import logs, prometheus  # prometheus_client reads PROMETHEUS_MULTIPROC_DIR at import
+
+    prometheus.prepare_directory(folder)
 
     logs.configure()
     return supervise(args)
