@@ -92,8 +92,11 @@ def test_an_upload_that_meets_enospc_is_507_and_keeps_the_previous_file_whole(ap
 
 def test_other_os_errors_of_an_upload_are_not_taken_for_a_full_disk(app, runs, served, monkeypatch):
     document = runs.init().get_json()
-    monkeypatch.setattr(local.tempfile, "mkstemp", lambda **kwargs: (_ for _ in ()).throw(
-        PermissionError(errno.EACCES, "Permission denied")))
+
+    def refused(**kwargs):
+        raise PermissionError(errno.EACCES, os.strerror(errno.EACCES))
+
+    monkeypatch.setattr(local.tempfile, "mkstemp", refused)
     answer = requests.put(document["uploads"]["list.md"], data=b"x", timeout=10)
     assert_envelope(answer, 503, "storage_unavailable")
     assert leftovers(app, document["runId"]) == []
