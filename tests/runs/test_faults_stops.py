@@ -2,7 +2,6 @@
 horse included) is a warm shutdown: the run in flight finishes and succeeds, then the worker exits."""
 import os
 import signal
-import time
 
 import pytest
 
