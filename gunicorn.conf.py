@@ -36,9 +36,13 @@ access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms "%(a)s" request_id=%({x-r
 control_socket = os.environ.get("GUNICORN_CONTROL_SOCKET") or os.path.join(_instance, "gunicorn.ctl")
 control_socket_disable = not os.environ.get("GUNICORN_CONTROL_SOCKET")
 
-# Prometheus multiprocess mode: the workers of this gunicorn (and the RQ workers of this host, which use the
-# same default) write their metrics under one folder that GET /metrics adds up. Set before any app import.
-os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", os.path.join(_instance, "prometheus"))
+# Prometheus multiprocess mode: the workers of this gunicorn (and the RQ workers of this deployment on this
+# host, which compute the same default) write their metrics under one folder that GET /metrics adds up: by
+# default on a tmpfs, so that a full data disk cannot kill a process (seecodes/metrics_folder.py). Set before
+# any app import.
+from seecodes import metrics_folder  # noqa: E402 (stdlib only; imports nothing of prometheus_client)
+
+metrics_folder.configure(_instance)
 
 
 def on_starting(server):

@@ -16,7 +16,7 @@ def _process_identity():
 _horse_of = None
 disable_created_metrics()  # the *_created series only double the exposition
 if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-    os.makedirs(os.environ["PROMETHEUS_MULTIPROC_DIR"], exist_ok=True)
+    os.makedirs(os.environ["PROMETHEUS_MULTIPROC_DIR"], mode=0o700, exist_ok=True)
     _values.ValueClass = _values.MultiProcessValue(_process_identity)
 
 
@@ -229,9 +229,12 @@ def register(app) -> None:
 # --- gunicorn hooks -------------------------------------------------------------------------------------
 
 def prepare_directory(path: str) -> None:
-    """At gunicorn start: create the folder and remove the files of processes that are gone, so the folder
-    stays bounded (counters of a finished process then drop out; Prometheus reads that as a reset)."""
-    os.makedirs(path, exist_ok=True)
+    """At gunicorn's and the worker's start: create the folder (this user's only) and remove the files of
+    processes that are gone. prometheus_client wants the folder wiped between runs; it is shared by a
+    deployment's gunicorn and workers on a host (seecodes.metrics_folder), so only the files of dead
+    processes go and a live process's keep counting. The folder stays bounded; counters of a finished process
+    drop out, which Prometheus reads as a reset."""
+    os.makedirs(path, mode=0o700, exist_ok=True)
     for name in os.listdir(path):
         if not name.endswith(".db"):
             continue

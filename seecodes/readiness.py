@@ -1,6 +1,8 @@
 """Readiness checks (GET /readyz; reusable by `flask doctor`): plain functions, each answering a Check."""
+import os
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from pathlib import Path
 
 from flask import current_app
 from sqlalchemy import func, select, text
@@ -51,7 +53,26 @@ def object_storage() -> Check:
         problem = storage.check()
     except Exception as error:
         problem = f"Object storage cannot be checked ({error.__class__.__name__})."
+    if problem is None and current_app.config.get("SEECODES_STORAGE", "local") == "local":
+        return local_storage_space()
     return Check("storage", problem is None, problem or "The object store can be used.")
+
+
+def local_storage_space() -> Check:
+    """Local storage must have room for at least one upload of the largest size allowed: below that, uploads
+    answer 507 insufficient_storage and runs cannot write their results."""
+    root = Path(current_app.config["SEECODES_STORAGE_DIR"])
+    folder = next((folder for folder in (root, *root.parents) if folder.exists()), root)
+    try:
+        found = os.statvfs(folder)
+    except OSError as error:
+        return Check("storage", False, f"The storage folder {str(root)!r} cannot be inspected ({error.strerror}).")
+    free, needed = found.f_bavail * found.f_frsize, setting("SEECODES_MAX_UPLOAD_BYTES")
+    if free < needed or (found.f_files and found.f_favail == 0):  # f_files 0: no inode limit (btrfs)
+        return Check("storage", False, f"The storage folder {str(root)!r} is full ({free} bytes free, less than one "
+                                       f"upload of {needed} bytes): free space or move SEECODES_STORAGE_DIR.",
+                     {"freeBytes": free})
+    return Check("storage", True, "The object store can be used.", {"freeBytes": free})
 
 
 def live_workers(connection, queue_name: str) -> int:

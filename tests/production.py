@@ -118,7 +118,9 @@ class WorkerProcess:
                     "SEECODES_STORAGE": "s3", "S3_ENDPOINT_URL": moto_url, "S3_BUCKET": S3_BUCKET,
                     "SEECODES_SECRET_KEY": "test-secret-key-of-the-worker-process", "SEECODES_INSTANCE_PATH": str(instance),
                     "SEECODES_REAP_INTERVAL_SECONDS": "3600", "SEECODES_LOG_LEVEL": "WARNING",
-                    "PYTHONPATH": str(ROOT), FAKE_KEY_ENV: FAKE_KEY, **env}
+                    "PYTHONPATH": str(ROOT), FAKE_KEY_ENV: FAKE_KEY,
+                    # the test's own folder, not one per test left on the host's tmpfs
+                    "PROMETHEUS_MULTIPROC_DIR": str(instance / "prometheus"), **env}
         self.log_path = tmp_path / f"worker-{time.monotonic_ns()}.log"
         args = [sys.executable, "-m", "seecodes.runs.worker"] + (["--burst"] if burst else [])
         self.log = open(self.log_path, "wb")

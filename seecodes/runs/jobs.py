@@ -2,7 +2,8 @@
 
 It claims the run with conditional UPDATEs (queued -> in_process -> processing_remote -> succeeded), so
 two deliveries of one job never both run it; on any failure it marks the run failed, refunds it once
-and re-raises, so RQ records the failure too.
+and re-raises, so RQ records the failure too. An object store that is down is an outage, not the run's
+failure: under RQ the run goes back to queued for the reaper to re-queue, as when the database is down.
 """
 import io
 import logging
@@ -21,7 +22,7 @@ from ..errors import NotFound
 from ..extensions import db
 from ..storage import keys
 from . import dispatch, providers, recorder, rules, state
-from .models import IN_PROCESS, INITIALIZED, PROCESSING_REMOTE, SUCCEEDED, Run
+from .models import IN_PROCESS, INITIALIZED, PROCESSING_REMOTE, QUEUED, SUCCEEDED, Run
 from .settings import setting
 
 log = logging.getLogger(__name__)
@@ -111,6 +112,11 @@ def _note_infrastructure_failure(reason: str) -> None:
         pass
 
 
+def storage_outage(error: BaseException) -> bool:
+    """The object store could not be reached or used (seecodes.storage.s3 raises 503 storage_unavailable)."""
+    return getattr(error, "code", None) == "storage_unavailable"
+
+
 class RunFailed(Exception):
     """A failure whose message is the run's `error`."""
 
@@ -183,7 +189,8 @@ class RunJob:
         except providers.Stopped:
             return self.abandon()
         except BaseException as error:
-            self.fail(error)
+            if not (storage_outage(error) and self.requeue_for_outage(error)):
+                self.fail(error)
             raise
         finally:
             heartbeat.stop()
@@ -270,6 +277,28 @@ class RunJob:
         db.session.rollback()
         log.warning("run %s was settled by another actor; result discarded", self.run_id)
         return "abandoned"
+
+    def requeue_for_outage(self, error: BaseException) -> bool:
+        """Object storage was down: put the run back to queued and mark the RQ job, so that the reaper re-queues
+        it without counting a re-queue, as for a job that found the database down. False (fail the run) without
+        an RQ job to re-queue (the embedded executor) or when the database cannot record it."""
+        from rq import get_current_job
+
+        if get_current_job() is None:
+            return False
+        reason = f"object storage unavailable ({describe(error, self.timeout)})"
+        _note_infrastructure_failure(reason)
+        try:
+            db.session.rollback()
+            if state.move(self.run_id, (IN_PROCESS, PROCESSING_REMOTE), QUEUED, heartbeat_at=clock.now()):
+                state.log(self.run_id, f"queued: {reason}; the reaper re-queues it (not counted)")
+            db.session.commit()
+        except Exception:
+            log.exception("could not put run %s back to queued; failing it", self.run_id)
+            db.session.rollback()
+            return False
+        log.warning("run %s back to queued: %s", self.run_id, reason)
+        return True
 
     def fail(self, error: BaseException) -> None:
         message = describe(error, self.timeout)

@@ -93,11 +93,12 @@ def reap() -> Outcome:
 
 
 def _repair(run, job, embedded, infrastructure, now, stale, silent, timeout, max_requeues, outcome) -> None:
+    """Errors name what happened; state.fail adds "credits refunded" to the log line when it refunds."""
     heartbeat = run.heartbeat_at or run.queued_at or now
     if run.status == QUEUED:
         if embedded:
             if heartbeat < now - timeout - stale and state.fail(
-                    run.id, "The run was lost before it started (the server restarted); credits refunded.",
+                    run.id, "The run was lost before it started (the server restarted)",
                     (QUEUED,), _unchanged(run)):
                 outcome.failed.append(run.id)
             return
@@ -106,7 +107,7 @@ def _repair(run, job, embedded, infrastructure, now, stale, silent, timeout, max
         # A job lost with Redis (gone) or failed for want of the database says nothing about the run.
         counted = job is not None and not infrastructure
         if counted and run.requeues >= max_requeues:
-            if state.fail(run.id, f"The run's job was lost {run.requeues + 1} times; credits refunded.", (QUEUED,)):
+            if state.fail(run.id, f"The run's job was lost {run.requeues + 1} times", (QUEUED,)):
                 outcome.failed.append(run.id)
             return
         _requeue(run, counted, "the job was lost" if counted else
@@ -120,8 +121,7 @@ def _repair(run, job, embedded, infrastructure, now, stale, silent, timeout, max
         reason = "The run's worker stopped responding"
     elif run.started_at and run.started_at < now - timeout - stale:
         reason = "The run exceeded its time limit"
-    if reason and state.fail(run.id, f"{reason}; credits refunded.", (run.status,),
-                             _unchanged(run)):
+    if reason and state.fail(run.id, reason, (run.status,), _unchanged(run)):
         outcome.failed.append(run.id)
 
 

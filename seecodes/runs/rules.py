@@ -21,8 +21,10 @@ PROMPT_OVERHEAD_TOKENS = 32
 TRANSITIONS = {
     INITIALIZED: {QUEUED, FAILED, CANCELLED},  # failed: expired unstarted (lifetime.expire_unstarted)
     QUEUED: {IN_PROCESS, FAILED, CANCELLED},
-    IN_PROCESS: {PROCESSING_REMOTE, FAILED, CANCELLED},
-    PROCESSING_REMOTE: {SUCCEEDED, FAILED, CANCELLED},
+    # Back to queued only when the job met an infrastructure outage (object storage down) and the reaper
+    # re-queues it (seecodes.runs.jobs.RunJob.requeue_for_outage): nothing of the run is kept but its debit.
+    IN_PROCESS: {PROCESSING_REMOTE, FAILED, CANCELLED, QUEUED},
+    PROCESSING_REMOTE: {SUCCEEDED, FAILED, CANCELLED, QUEUED},
     SUCCEEDED: set(),
     FAILED: set(),
     CANCELLED: set(),

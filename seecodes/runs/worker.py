@@ -63,6 +63,15 @@ class RunWorker(Worker):
             log.warning("job %s ended but Redis is unavailable to record it (%s); its run row is the record",
                         job.id, error.__class__.__name__)
 
+    def setup_work_horse_signals(self):
+        # systemd's default stop (KillMode=control-group) and `kill -TERM -<group>` send SIGTERM to every
+        # process, the horse included; RQ's horse dies on it (SIG_DFL) and the run in flight is lost. The
+        # worker decides instead: a first SIGTERM is its warm shutdown (the horse finishes the run), a second
+        # one or the job's timeout makes it kill the horse with SIGKILL, which cannot be ignored. RQ's own
+        # spawning worker ignores SIGTERM in its horse the same way.
+        super().setup_work_horse_signals()
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+
     def register_birth(self):
         # A restarted worker of the same name finds its predecessor's registration: Redis was down when the
         # predecessor tried to remove it. The supervisor runs one child at a time, so it is stale.
@@ -235,12 +244,17 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     if args.child:
         return serve(args)
-    # Metrics go where this host's gunicorn reads them (gunicorn.conf.py uses the same default); the child
-    # RQ worker inherits the environment.
+    # Metrics go where this deployment's gunicorn on this host reads them (gunicorn.conf.py computes the same
+    # default); the child RQ worker inherits the environment. The files of processes that are gone (an
+    # earlier worker's) are removed first, as prometheus_client's multiprocess mode requires.
     instance = os.environ.get("SEECODES_INSTANCE_PATH") or os.path.join(
         os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "instance")
-    os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", os.path.join(instance, "prometheus"))
-    from .. import logs
+    from .. import metrics_folder
+
+    folder = metrics_folder.configure(instance)
+    from .. import logs, prometheus  # prometheus_client reads PROMETHEUS_MULTIPROC_DIR at import
+
+    prometheus.prepare_directory(folder)
 
     logs.configure()
     return supervise(args)

@@ -1,4 +1,5 @@
 """Local storage: files under SEECODES_STORAGE_DIR, uploaded and downloaded through URLs the app signs."""
+import errno
 import os
 import shutil
 import tempfile
@@ -8,12 +9,19 @@ from urllib.parse import quote
 from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
-from ..errors import Forbidden, NotFound
+from ..errors import DomainError, Forbidden, NotFound, Unavailable
 from . import ObjectChanged, ObjectVersion
 
 SALT = "seecodes.storage-url.v1"
 PUT, GET = "put", "get"
 MAX_SEGMENT_BYTES = 255
+FULL_ERRNOS = (errno.ENOSPC, errno.EDQUOT)
+
+
+class StorageFull(DomainError):
+    """RFC 4918's 507 Insufficient Storage: the request was fine, the server has no room for it now."""
+
+    status, code = 507, "insufficient_storage"
 
 
 def _serializer(app) -> URLSafeTimedSerializer:
@@ -84,10 +92,14 @@ class LocalStorage:
         self.write_stream(key, [data])
 
     def write_stream(self, key: str, chunks) -> int:
-        """Write atomically: a temporary file in the same folder, renamed over the target when complete."""
+        """Write atomically: a temporary file in the same folder, renamed over the target when complete, so
+        a failure (a full disk included) leaves the previous file whole and no partial one."""
         target = self.path(key)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=".upload-")
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=".upload-")
+        except OSError as error:
+            raise self.unusable(error)
         written = 0
         try:
             with os.fdopen(handle, "wb") as out:
@@ -95,11 +107,13 @@ class LocalStorage:
                     out.write(chunk)
                     written += len(chunk)
             os.replace(temporary, target)
-        except BaseException:
+        except BaseException as error:
             try:
                 os.unlink(temporary)
             except FileNotFoundError:
                 pass
+            if isinstance(error, OSError):
+                raise self.unusable(error)
             raise
         return written
 
@@ -133,6 +147,15 @@ class LocalStorage:
         removed = sum(1 for entry in folder.rglob("*") if entry.is_file() and not entry.name.startswith(".upload-"))
         shutil.rmtree(folder, ignore_errors=True)
         return removed
+
+
+    def unusable(self, error: OSError) -> DomainError:
+        """507 when the disk (or the user's quota) is full, 503 for any other refusal of the file system."""
+        if error.errno in FULL_ERRNOS:
+            return StorageFull(f"The storage folder is full ({os.strerror(error.errno)}); nothing was stored. "
+                               "Try again later.")
+        return Unavailable(f"The storage folder cannot be written ({error.__class__.__name__}); nothing was "
+                           "stored.", code="storage_unavailable")
 
 
 def _version(info: os.stat_result) -> ObjectVersion:

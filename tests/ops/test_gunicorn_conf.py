@@ -9,7 +9,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def load(monkeypatch, **env):
-    for name in ("GUNICORN_CONTROL_SOCKET", "PROMETHEUS_MULTIPROC_DIR"):
+    for name in ("GUNICORN_CONTROL_SOCKET", "PROMETHEUS_MULTIPROC_DIR", "DATABASE_URL", "REDIS_URL"):
         monkeypatch.setenv(name, "")  # recorded, so the config file's setdefault is undone after the test
         monkeypatch.delenv(name)
     for name, value in env.items():
@@ -40,6 +40,9 @@ def test_logs_go_through_our_logger_with_the_request_id(monkeypatch, tmp_path):
     assert "{x-request-id}o" in config.access_log_format
 
 
-def test_metrics_default_to_the_instance_folder(monkeypatch, tmp_path):
+def test_metrics_default_to_a_folder_of_this_server_on_a_tmpfs(monkeypatch, tmp_path):
+    from seecodes import metrics_folder
+
     load(monkeypatch, SEECODES_INSTANCE_PATH=str(tmp_path))
-    assert os.environ["PROMETHEUS_MULTIPROC_DIR"] == str(tmp_path / "prometheus")
+    assert os.environ["PROMETHEUS_MULTIPROC_DIR"] == metrics_folder.default_folder(str(tmp_path))
+    assert os.environ["PROMETHEUS_MULTIPROC_DIR"].startswith("/dev/shm/")

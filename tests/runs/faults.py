@@ -82,6 +82,7 @@ def production_env(tmp_path, moto_url, redis_url, **extra) -> dict:
     return {**os.environ, **AWS_ENV, "DATABASE_URL": PG_URL, "REDIS_URL": redis_url, "SEECODES_STORAGE": "s3",
             "S3_ENDPOINT_URL": moto_url, "S3_BUCKET": S3_BUCKET, "SEECODES_SECRET_KEY": "test-secret-key-of-the-worker-process",
             "SEECODES_INSTANCE_PATH": str(instance), "SEECODES_LOG_LEVEL": "WARNING", "PYTHONPATH": str(ROOT),
+            "PROMETHEUS_MULTIPROC_DIR": str(instance / "prometheus"),
             FAKE_KEY_ENV: FAKE_KEY, **{name: str(value) for name, value in extra.items()}}
 
 

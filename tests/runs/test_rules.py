@@ -40,13 +40,14 @@ def test_price_does_not_round_up_float_noise():
 @pytest.mark.parametrize("source, target", [(INITIALIZED, QUEUED), (INITIALIZED, FAILED), (QUEUED, IN_PROCESS),
                                             (QUEUED, FAILED),
                                             (IN_PROCESS, PROCESSING_REMOTE), (IN_PROCESS, FAILED),
-                                            (PROCESSING_REMOTE, SUCCEEDED), (PROCESSING_REMOTE, FAILED)])
+                                            (PROCESSING_REMOTE, SUCCEEDED), (PROCESSING_REMOTE, FAILED),
+                                            (IN_PROCESS, QUEUED), (PROCESSING_REMOTE, QUEUED)])
 def test_allowed_transitions(source, target):
     assert rules.can_move(source, target)
 
 
 @pytest.mark.parametrize("source, target", [(INITIALIZED, IN_PROCESS), (QUEUED, SUCCEEDED), (SUCCEEDED, FAILED),
-                                            (FAILED, QUEUED), (PROCESSING_REMOTE, QUEUED), (INITIALIZED, SUCCEEDED)])
+                                            (FAILED, QUEUED), (SUCCEEDED, QUEUED), (INITIALIZED, SUCCEEDED)])
 def test_forbidden_transitions(source, target):
     assert not rules.can_move(source, target)
 
