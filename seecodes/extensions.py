@@ -38,6 +38,7 @@ class ErrorEnvelopeSchema(Schema):
     estimatedInputTokens = ma.fields.Integer(metadata={"description": "input_exceeds_context: the estimate"})
     maxContext = ma.fields.Integer(metadata={"description": "input_exceeds_context: the model's limit"})
     runStatus = ma.fields.String(metadata={"description": "run_not_succeeded: the run's current status"})
+    installationStatus = ma.fields.String(metadata={"description": "installation_uninstalled: `uninstalled`"})
 
 
 class Api(_Api):

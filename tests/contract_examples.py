@@ -152,6 +152,9 @@ PERMIT_ROUTE_BODIES = {
 }
 
 # The 24 route-methods of the contract.
+# Routes of DESIGN.md's "Beyond the contract" that the served document lists beside the contract's 24.
+BEYOND_CONTRACT_ROUTES = {("POST", "/v1/forge/events")}
+
 CONTRACT_ROUTES = {
     ("GET", "/healthz"),
     ("GET", "/openapi.json"),

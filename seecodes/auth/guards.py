@@ -112,6 +112,20 @@ def forge_bearer(view):
     return _document(wrapper, [{"forgeBearer": []}], {401: "Missing or invalid Forge token", 403: "Tenant mismatch"})
 
 
+def forge_event(view):
+    """Forge invocation token of an event that Forge itself delivers (app lifecycle): no request key (Forge holds
+    none) and no hints, and the installation is not resolved here, since an uninstalled one must still hear its
+    installed event. Injects ``identity`` (the verified token)."""
+
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        identity = forge_tokens.verify(_bearer())
+        return _transactional(view, *args, identity=identity, **kwargs)
+
+    return _document(wrapper, [{"forgeBearer": []}], {401: "Missing or invalid Forge token",
+                                                      403: "The event names another site than the token's"})
+
+
 def _jira_caller_with_key() -> tuple[JiraCaller, request_keys.IssuedKey]:
     """Verify the token, consume the request key and stage the next one, in the request's transaction.
 

@@ -20,12 +20,12 @@ _BODY = {400: ["invalid_json", "bad_request"], 413: ["payload_too_large"], 415: 
 _QUERY = {422: ["validation_failed"]}
 _DOWN = {503: ["service_unavailable"]}
 _FORGE = {401: ["credential_missing", "forge_token_invalid", "forge_token_expired"],
-          403: ["tenant_mismatch", "installation_inactive"], 422: ["validation_failed"], **_DOWN}
+          403: ["tenant_mismatch", "installation_uninstalled", "installation_inactive"], 422: ["validation_failed"], **_DOWN}
 _KEY = {401: _FORGE[401] + ["request_key_missing", "request_key_unknown", "request_key_expired",
-                            "request_key_replayed"],
+                            "request_key_replayed", "request_key_revoked"],
         403: _FORGE[403], 409: ["request_key_conflict"], 422: ["validation_failed"], **_DOWN}
-_PERMIT = {401: ["credential_missing", "permit_invalid", "permit_expired", "permit_revoked"],
-           403: ["permit_binding_mismatch", "installation_inactive"], **_DOWN}
+_PERMIT = {401: ["credential_missing", "permit_invalid", "permit_expired", "permit_revoked", "installation_inactive"],
+           403: ["permit_binding_mismatch", "installation_uninstalled"], **_DOWN}
 _RUN = {404: ["run_not_found"]}
 
 ERROR_DESCRIPTIONS = {
@@ -51,6 +51,7 @@ ERROR_EXTRAS = {
     "upload_too_large": ["files"],
     "run_not_succeeded": ["runStatus"],
     "validation_failed": ["errors"],
+    "installation_uninstalled": ["installationStatus"],
 }
 
 
@@ -94,6 +95,16 @@ OPERATIONS = {
         request=ex.REQUEST_KEY_BODY, response=ex.REQUEST_KEY, cache=True,
         links={op: _key_link(op, _FROM_BODY) for op in JIRA_ROUTES}),
     ("get", "/v1/instances/me"): _op("getInstance", JIRA, _merge(_KEY, _QUERY), response=ex.INSTANCE),
+    # Beyond the contract (DESIGN.md): Forge itself calls it, with a Forge token and no request key.
+    ("post", "/v1/forge/events"): _op("ingestForgeEvent", [{"forgeBearer": []}], _merge(
+        {401: _FORGE[401], 403: ["tenant_mismatch"]}, _BODY, _DOWN), request={
+            "eventType": "avi:forge:uninstalled:app", "id": "fff8e466-31f4-4c73-a337-c3309dd930dc",
+            "app": {"id": "406d303d-0393-4ec4-ad7c-1435be94583a", "version": "9.0.0"},
+            "context": "ari:cloud:jira::site/c821c30c-a2ad-47d7-b742-9fed48cfd6b9"}, response={
+            "ok": True, "eventType": "avi:forge:uninstalled:app",
+            "installationId": "ari:cloud:ecosystem::installation/fff8e466-31f4-4c73-a337-c3309dd930dc",
+            "status": "uninstalled", "changed": True, "revoked": {"launchCodes": 1, "permits": 2, "requestKeys": 3},
+            "settledRuns": 1}),
     ("post", "/v1/security/vscode-link"): _op(
         "createVscodeLink", JIRA, _merge(_KEY, _BODY, {403: ["user_mismatch"]}), request=ex.VSCODE_LINK_BODY,
         response=ex.VSCODE_LINK, cache=True, links={
@@ -105,8 +116,9 @@ OPERATIONS = {
         response=ex.PERMIT, cache=True),
     ("post", "/v1/security/launch-exchange"): _op(
         "exchangeLaunchCode", PUBLIC, _merge(_BODY, {
-            401: ["launch_code_invalid", "launch_code_expired", "launch_code_replayed"],
-            403: ["launch_code_binding_mismatch", "installation_inactive"], 429: ["rate_limited"]}, _DOWN),
+            401: ["launch_code_invalid", "launch_code_expired", "launch_code_replayed", "launch_code_revoked",
+                  "installation_inactive"],
+            403: ["launch_code_binding_mismatch", "installation_uninstalled"], 429: ["rate_limited"]}, _DOWN),
         request=ex.LAUNCH_EXCHANGE_BODY, response=ex.PERMIT, cache=True),
     ("get", "/v1/launch"): _op("openLauncher", PUBLIC, {400: ["bad_request", "validation_failed"]}, cache=True,
                                headers={"Content-Security-Policy": "CSP", "Referrer-Policy": "ReferrerPolicy"}),
