@@ -78,10 +78,10 @@ def revoke(installation_pk: int, *, user_account_id: str | None = None, project_
                    permits=permits.revoke_matching(installation_pk, moment, **scope), request_keys=keys)
 
 
-def revoke_recorded(installation_pk: int, actor: str, **scope) -> Revoked:
-    """revoke(), with the security event that says who revoked what, committed with it."""
+def revoke_recorded(installation_pk: int, actor: str, reason: str | None = None, **scope) -> Revoked:
+    """revoke(), with the security event that says who revoked what (and why), committed with it."""
     revoked = revoke(installation_pk, **scope)
-    audit.stage("credentials_revoked", installation_pk, actor=actor,
+    audit.stage("credentials_revoked", installation_pk, actor=actor, reason=reason,
                 scope={name: value for name, value in scope.items() if value is not None} or "installation",
                 **revoked.document())
     return revoked
@@ -109,14 +109,14 @@ def apply_event(identity, event_type: str, body: dict) -> Outcome:
     service.learn(installation, identity, cloud_id_hint)
     changed = not known
     if event_type == INSTALLED:
-        changed = _reactivate(installation) or changed
+        changed = reactivate(installation) or changed
         if not known:
             audit.stage("installation_installed", installation.id, appVersion=version)
     changed = _record_version(installation, version, event_type) or changed
     return Outcome(event_type, installation.installation_id, _status(installation.id), changed)
 
 
-def uninstall(installation: Installation) -> Outcome:
+def uninstall(installation: Installation, actor: str = "forge") -> Outcome:
     """Mark it uninstalled, revoke every live credential, fail and refund its runs in flight: one transaction.
 
     The status changes first: its row lock makes a concurrent debit of this installation wait for the commit.
@@ -133,7 +133,8 @@ def uninstall(installation: Installation) -> Outcome:
     revoked = revoke(installation.id)
     settled = settle_runs(installation.id)
     if marked or revoked.total or settled:
-        audit.stage("installation_uninstalled", installation.id, settledRuns=settled, **revoked.document())
+        audit.stage("installation_uninstalled", installation.id, actor=actor, settledRuns=settled,
+                    **revoked.document())
     return Outcome(UNINSTALLED, installation.installation_id, service.UNINSTALLED, marked or bool(revoked.total)
                    or bool(settled), revoked, settled)
 
@@ -151,7 +152,7 @@ def settle_runs(installation_pk: int) -> int:
     return sum(1 for run_id in run_ids if state.fail(run_id, UNINSTALL_ERROR))
 
 
-def _reactivate(installation: Installation) -> bool:
+def reactivate(installation: Installation, actor: str = "forge") -> bool:
     """uninstalled -> active (an operator's suspension is not lifted by Forge); the credentials revoked at the
     uninstall stay revoked: the site starts over with new ones."""
     reactivated = db.session.execute(
@@ -161,7 +162,7 @@ def _reactivate(installation: Installation) -> bool:
         .execution_options(synchronize_session=False)
     ).rowcount == 1
     if reactivated:
-        audit.stage("installation_reactivated", installation.id)
+        audit.stage("installation_reactivated", installation.id, actor=actor)
     return reactivated
 
 

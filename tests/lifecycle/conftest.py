@@ -101,3 +101,6 @@ def event_kinds(in_app):
         return in_app(query)
 
     return read
+
+
+from ..security.conftest import security_events  # noqa: E402,F401 (the recorded events, as the security tests read them)
