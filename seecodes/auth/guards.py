@@ -12,7 +12,7 @@ from functools import wraps
 from flask import g, make_response, request
 
 from .. import clock, ratelimit, readonly
-from ..errors import Invalid, Unauthorized
+from ..errors import Forbidden, Invalid, Unauthorized
 from ..extensions import db
 from ..forge import tokens as forge_tokens
 from ..installations import service as installations
@@ -115,15 +115,21 @@ def forge_bearer(view):
 def forge_event(view):
     """Forge invocation token of an event that Forge itself delivers (app lifecycle): no request key (Forge holds
     none) and no hints, and the installation is not resolved here, since an uninstalled one must still hear its
-    installed event. Injects ``identity`` (the verified token)."""
+    installed event. A token that names a user (`principal`) was minted for a user's invocation of the app, not
+    for an event Forge delivers, and is refused: a captured one could otherwise uninstall a site. Injects
+    ``identity`` (the verified token)."""
 
     @wraps(view)
     def wrapper(*args, **kwargs):
         identity = forge_tokens.verify(_bearer())
+        if identity.principal:
+            raise Forbidden("Lifecycle events come from Forge itself, whose token names no user.",
+                            code="forge_event_token_required")
         return _transactional(view, *args, identity=identity, **kwargs)
 
-    return _document(wrapper, [{"forgeBearer": []}], {401: "Missing or invalid Forge token",
-                                                      403: "The event names another site than the token's"})
+    return _document(wrapper, [{"forgeBearer": []}], {
+        401: "Missing or invalid Forge token",
+        403: "A user's token instead of a Forge event's, or an event naming another site than the token's"})
 
 
 def _jira_caller_with_key() -> tuple[JiraCaller, request_keys.IssuedKey]:

@@ -97,7 +97,7 @@ OPERATIONS = {
     ("get", "/v1/instances/me"): _op("getInstance", JIRA, _merge(_KEY, _QUERY), response=ex.INSTANCE),
     # Beyond the contract (DESIGN.md): Forge itself calls it, with a Forge token and no request key.
     ("post", "/v1/forge/events"): _op("ingestForgeEvent", [{"forgeBearer": []}], _merge(
-        {401: _FORGE[401], 403: ["tenant_mismatch"]}, _BODY, _DOWN), request={
+        {401: _FORGE[401], 403: ["forge_event_token_required", "tenant_mismatch"]}, _BODY, _DOWN), request={
             "eventType": "avi:forge:uninstalled:app", "id": "fff8e466-31f4-4c73-a337-c3309dd930dc",
             "app": {"id": "406d303d-0393-4ec4-ad7c-1435be94583a", "version": "9.0.0"},
             "context": "ari:cloud:jira::site/c821c30c-a2ad-47d7-b742-9fed48cfd6b9"}, response={

@@ -202,3 +202,13 @@ def test_an_event_whose_site_contradicts_the_installation_is_refused(forge_event
     assert_envelope(answer, 403, "tenant_mismatch")
     with app.app_context():
         assert installations.get_by_installation_id(tenant["installation_id"]).status == "active"
+
+
+def test_a_users_token_cannot_deliver_an_event(client, signer, jira, tenant, app):
+    jira.bootstrap()
+    token = signer.token(tenant["installation_id"], tenant["cloud_id"], tenant["principal"])
+    answer = client.post("/v1/forge/events", json={"eventType": UNINSTALLED},
+                         headers={"Authorization": f"Bearer {token}"})
+    assert_envelope(answer, 403, "forge_event_token_required")
+    with app.app_context():
+        assert installations.get_by_installation_id(tenant["installation_id"]).status == "active"
