@@ -60,8 +60,9 @@ class ForgeEventSchema(Schema):
     eventType = ma.fields.String(required=True)
     installationId = ma.fields.String(required=True)
     status = ma.fields.String(required=True, metadata={
-        "description": "The installation's status after the event (`unknown`: an uninstall of an installation "
-                       "the backend never saw)", "enum": ["active", "uninstalled", "unknown", "suspended"]})
+        "description": "The installation's status after the event: `active`, `uninstalled`, another status an "
+                       "operator set (kept by an installed event), or `unknown` (an uninstall of an installation "
+                       "the backend never saw)"})
     changed = ma.fields.Boolean(required=True, metadata={"description": "False for a retried delivery"})
     revoked = ma.fields.Nested(RevokedSchema, required=True)
     settledRuns = ma.fields.Integer(required=True, metadata={"description": "Runs failed and refunded"})
