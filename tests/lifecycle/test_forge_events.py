@@ -182,7 +182,7 @@ def test_an_uninstall_of_an_unknown_installation_makes_up_no_tenant(app, forge_e
 
 def test_an_uninstall_leaves_other_tenants_alone(client, forge_event, credentials, other_jira):
     other_permit = other_jira.permit()
-    forge_event(UNINSTALLED)
+    assert forge_event(UNINSTALLED).get_json()["revoked"] == {"launchCodes": 1, "permits": 2, "requestKeys": 1}
     assert client.get("/v1/tasks/context", headers=bearer(other_permit)).status_code in (200, 404)
     assert other_jira.get("/v1/instances/me").status_code == 200
 
