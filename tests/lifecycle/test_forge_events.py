@@ -16,7 +16,7 @@ from seecodes.runs.models import FAILED, INITIALIZED, QUEUED, SUCCEEDED, Run
 
 from ..contract_examples import RUN_INIT_EXAMPLE
 from ..helpers import assert_envelope, bearer
-from .conftest import INSTALLED, UNINSTALLED, UPGRADED, exchange, mint_code, with_key
+from .conftest import INSTALLED, UNINSTALLED, UPGRADED, exchange, with_key
 
 pytestmark = pytest.mark.backends("sqlite", "postgresql")
 
