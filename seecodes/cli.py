@@ -1,4 +1,5 @@
-"""Flask CLI: installations, model catalog, Forge dev keys and tokens, run repair, retention, doctor."""
+"""Flask CLI: installations, credentials (incident response), model catalog, Forge dev keys and tokens, run repair,
+retention, doctor."""
 from pathlib import Path
 
 import click
@@ -14,7 +15,11 @@ forge_cli = AppGroup("forge", help="Local Forge signing keys and tokens for offl
 runs_cli = AppGroup("runs", help="Maintain AI runs.")
 maintenance_cli = AppGroup("maintenance", help="Housekeeping: retention of spent credentials, old events and run data.")
 from .runs.cli import reap as _runs_reap  # noqa: E402
+from .installations import cli as _incidents  # noqa: E402
 runs_cli.add_command(_runs_reap)
+for _command in (_incidents.installations_show, _incidents.installations_uninstall,
+                 _incidents.installations_reactivate):
+    installations_cli.add_command(_command)
 
 
 @installations_cli.command("create")
@@ -124,8 +129,10 @@ def forge_dev_keys(force):
 @click.option("--license-active/--no-license", default=None)
 @click.option("--capability-set", default=None)
 @click.option("--no-context", is_flag=True, help="Shape it like a Forge backend function's token")
+@click.option("--lifecycle", is_flag=True,
+              help="Shape it like the token of a lifecycle event Forge delivers (no context, no principal)")
 def forge_dev_token(installation_id, cloud_id, principal, ttl, aud, environment, license_active, capability_set,
-                    no_context):
+                    no_context, lifecycle):
     """Print a token signed with the local dev key, shaped like a Forge invocation token."""
     from .forge import dev
 
@@ -133,11 +140,16 @@ def forge_dev_token(installation_id, cloud_id, principal, ttl, aud, environment,
         key, kid = dev.load_dev_key(current_app.instance_path)
     except FileNotFoundError:
         raise click.ClickException("no dev key yet: run `flask --app wsgi forge dev-keys` first")
-    claims = dev.forge_claims(aud or current_app.config["FORGE_APP_ID"], installation_id, cloud_id, principal, ttl,
-                              environment, license_active, capability_set, with_context=not no_context)
+    if lifecycle and principal:
+        raise click.UsageError("a lifecycle event's token has no principal: drop --principal")
+    claims = (dev.lifecycle_claims if lifecycle else dev.forge_claims)(
+        aud or current_app.config["FORGE_APP_ID"], installation_id, cloud_id, principal=principal, ttl=ttl,
+        environment=environment, license_active=license_active, capability_set=capability_set,
+        with_context=not (no_context or lifecycle))
     click.echo(dev.sign(claims, key, kid))
 
 
 def register(app):
-    for group in (installations_cli, models_cli, forge_cli, runs_cli, maintenance_cli, doctor_command):
+    for group in (installations_cli, _incidents.credentials_cli, models_cli, forge_cli, runs_cli, maintenance_cli,
+                  doctor_command):
         app.cli.add_command(group)

@@ -40,6 +40,7 @@ class ErrorEnvelopeSchema(Schema):
     maxContext = ma.fields.Integer(metadata={"description": "input_exceeds_context: the model's limit"})
     runStatus = ma.fields.String(metadata={"description": "run_not_succeeded: the run's current status"})
     maxOpenRuns = ma.fields.Integer(metadata={"description": "too_many_open_runs: the installation's cap"})
+    installationStatus = ma.fields.String(metadata={"description": "installation_uninstalled: `uninstalled`"})
 
 
 class Api(_Api):

@@ -152,6 +152,7 @@ PERMIT_ROUTE_BODIES = {
 }
 
 # The 24 route-methods of the contract.
+
 CONTRACT_ROUTES = {
     ("GET", "/healthz"),
     ("GET", "/openapi.json"),
@@ -180,5 +181,6 @@ CONTRACT_ROUTES = {
 }# What DESIGN.md ("Beyond the contract") adds to the 24 route-methods.
 BEYOND_THE_CONTRACT_ROUTES = {
     ("POST", "/v1/tasks/{runId}/cancel"),
+    ("POST", "/v1/forge/events"),
 }
 

@@ -11,7 +11,7 @@ from functools import wraps
 from flask import g, make_response, request
 
 from .. import apidoc, clock, ratelimit, readonly
-from ..errors import Invalid, Unauthorized
+from ..errors import Forbidden, Invalid, Unauthorized
 from ..extensions import db
 from ..forge import tokens as forge_tokens
 from ..installations import service as installations
@@ -40,12 +40,16 @@ class JiraCaller:
 # What each guard can refuse with, by status: the OpenAPI document lists exactly these (apidoc.declare).
 _DOWN = {503: ["service_unavailable"]}  # the database (or Redis) does not answer
 FORGE_ERRORS = apidoc.merge({401: ["credential_missing", "forge_token_invalid", "forge_token_expired"],
-                             403: ["tenant_mismatch", "installation_inactive"],
+                             403: ["tenant_mismatch", "installation_uninstalled", "installation_inactive"],
                              422: ["validation_failed"]}, _DOWN)  # 422: a malformed cloudIdHint / siteUrlHint
 REQUEST_KEY_ERRORS = apidoc.merge(FORGE_ERRORS, {
-    401: ["request_key_missing", "request_key_unknown", "request_key_expired", "request_key_replayed"]})
+    401: ["request_key_missing", "request_key_unknown", "request_key_expired", "request_key_replayed",
+          "request_key_revoked"]})
 PERMIT_ERRORS = apidoc.merge({401: ["credential_missing", "permit_invalid", "permit_expired", "permit_revoked",
-                                    "installation_inactive"]}, _DOWN)
+                                    "installation_inactive"],
+                              403: ["installation_uninstalled"]}, _DOWN)
+# A Forge-delivered event: the token alone (the installation's status is the event's business).
+FORGE_EVENT_ERRORS = apidoc.merge({401: FORGE_ERRORS[401], 403: ["forge_event_token_required"]}, _DOWN)
 # Routes that compare the path or body with the permit (permits.require_binding) declare this themselves.
 PERMIT_BINDING_ERRORS = {403: ["permit_binding_mismatch"]}
 FORGE = [{"forgeBearer": []}]
@@ -112,6 +116,24 @@ def forge_bearer(view):
         return _transactional(view, *args, caller=caller, **kwargs)
 
     return apidoc.declare(wrapper, FORGE_ERRORS, security=FORGE)
+
+
+def forge_event(view):
+    """Forge invocation token of an event that Forge itself delivers (app lifecycle): no request key (Forge holds
+    none) and no hints, and the installation is not resolved here, since an uninstalled one must still hear its
+    installed event. A token that names a user (`principal`) was minted for a user's invocation of the app, not
+    for an event Forge delivers, and is refused: a captured one could otherwise uninstall a site. Injects
+    ``identity`` (the verified token)."""
+
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        identity = forge_tokens.verify(_bearer())
+        if identity.principal:
+            raise Forbidden("Lifecycle events come from Forge itself, whose token names no user.",
+                            code="forge_event_token_required")
+        return _transactional(view, *args, identity=identity, **kwargs)
+
+    return apidoc.declare(wrapper, FORGE_EVENT_ERRORS, security=FORGE)
 
 
 def _jira_caller_with_key() -> tuple[JiraCaller, request_keys.IssuedKey]:

@@ -81,5 +81,12 @@ def forge_claims(app_id: str, installation_id: str, cloud_id: str | None = None,
     return claims
 
 
+def lifecycle_claims(app_id: str, installation_id: str, cloud_id: str | None = None, **options) -> dict:
+    """Claims of the token Forge sends with a lifecycle event (installed, upgraded, uninstalled) to a remote: no
+    backend function invoked it, so it carries no `context` and no `principal`; the site is in `app.apiBaseUrl`."""
+    options.update(principal=None, with_context=False)
+    return forge_claims(app_id, installation_id, cloud_id, **options)
+
+
 def sign(claims: dict, key, kid: str, algorithm: str = "RS256") -> str:
     return jwt.encode(claims, key, algorithm=algorithm, headers={"kid": kid})

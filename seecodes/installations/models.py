@@ -15,7 +15,12 @@ class Installation(db.Model):
     # The Jira site's own cloud id (a UUID), learned from the token or a hint.
     site_cloud_id = db.Column(db.String(255), nullable=True, index=True)
     site_url = db.Column(db.String(512), nullable=True)
+    # active | uninstalled (set by the Forge uninstalled event; only the installed event reactivates) | any other
+    # value an operator sets (suspended, …): every status but active is refused.
     status = db.Column(db.String(32), nullable=False, default="active")
+    uninstalled_at = db.Column(db.DateTime, nullable=True)
+    # app.version of the latest installed or upgraded lifecycle event.
+    app_version = db.Column(db.String(64), nullable=True)
     credits = db.Column(db.Integer, nullable=False, default=0)
     # A display-only public identifier (no secret stands behind it).
     api_key_prefix = db.Column(db.String(64), nullable=False)

@@ -15,6 +15,22 @@ from .models import Installation
 
 INSTALLATION_ARI = re.compile(r"^ari:cloud:ecosystem::installation/[A-Za-z0-9-]{1,64}$")
 SITE_CLOUD_ID = re.compile(r"^[A-Za-z0-9-]{1,64}$")
+ACTIVE, UNINSTALLED = "active", "uninstalled"
+
+
+def uninstalled() -> Forbidden:
+    """The one refusal of every credential of an uninstalled installation (Jira routes, permits, launch codes):
+    403, since the credential itself may be valid; only Forge's installed event reactivates the installation."""
+    return Forbidden("The app was uninstalled from this Jira site; reinstall it to use SeeCodes again.",
+                     code="installation_uninstalled", installationStatus=UNINSTALLED)
+
+
+def require_active(installation) -> None:
+    """Refuse an installation that is not active: 403 installation_uninstalled or installation_inactive."""
+    if installation.status == UNINSTALLED:
+        raise uninstalled()
+    if installation.status != ACTIVE:
+        raise Forbidden("This installation is not active.", code="installation_inactive")
 
 
 def get_by_installation_id(installation_id: str) -> Installation | None:
@@ -143,16 +159,26 @@ def resolve(identity, cloud_id_hint=None, site_url_hint=None) -> Installation:
     from the route's own transaction: a refused route still leaves the tenant known, so that security
     events recorded for the refusal can name it.
     """
+    installation = find_or_provision(identity)
+    learn(installation, identity, cloud_id_hint, site_url_hint)
+    require_active(installation)
+    return installation
+
+
+def find_or_provision(identity) -> Installation:
+    """The token's installation, inserted (and committed) on first sight."""
     installation = get_by_installation_id(identity.installation_id)
-    if installation is None:
-        installation = _provision(identity)
+    return installation if installation is not None else _provision(identity)
+
+
+def learn(installation: Installation, identity, cloud_id_hint=None, site_url_hint=None) -> bool:
+    """Record what the token (license, environment) and its consistent hints teach, committed at once; refuses a
+    hint that names another tenant. Answers whether anything changed."""
     changed = _apply_license(installation, identity)
     changed = _apply_hints(installation, identity, cloud_id_hint, site_url_hint) or changed
     if changed:
         db.session.commit()
-    if installation.status != "active":
-        raise Forbidden("This installation is not active.", code="installation_inactive")
-    return installation
+    return changed
 
 
 def accept_row(row, identity, cloud_id_hint=None, site_url_hint=None):
@@ -162,8 +188,7 @@ def accept_row(row, identity, cloud_id_hint=None, site_url_hint=None):
     installation = SimpleNamespace(**row._mapping)
     if _apply_license(installation, identity) or _hint_changes(installation, identity, cloud_id_hint, site_url_hint):
         return None
-    if installation.status != "active":
-        raise Forbidden("This installation is not active.", code="installation_inactive")
+    require_active(installation)
     return installation
 
 

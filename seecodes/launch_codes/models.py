@@ -15,5 +15,7 @@ class LaunchCode(db.Model):
     created_at = db.Column(db.DateTime, nullable=False, default=utcnow)
     expires_at = db.Column(db.DateTime, nullable=False)
     consumed_at = db.Column(db.DateTime, nullable=True)
+    # Revoked by an uninstall or an operator (`flask credentials revoke`) before its use.
+    revoked_at = db.Column(db.DateTime, nullable=True)
     # The permit minted by the successful exchange; revoked if the code is replayed.
     permit_id = db.Column(db.String(64), nullable=True)

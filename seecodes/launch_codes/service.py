@@ -16,6 +16,7 @@ from .. import clock, ids
 from ..audit import service as audit
 from ..errors import Forbidden, Unauthorized
 from ..extensions import db
+from ..installations import service as installations
 from ..installations.models import Installation
 from ..permits import service as permits
 from .models import LaunchCode
@@ -77,6 +78,7 @@ def exchange(code: str, project_id: str, task_id: str):
         .where(
             LaunchCode.code_hash == code_hash,
             LaunchCode.consumed_at.is_(None),
+            LaunchCode.revoked_at.is_(None),
             LaunchCode.expires_at > moment,
             LaunchCode.project_id == project_id,
             LaunchCode.task_id == task_id,
@@ -87,12 +89,34 @@ def exchange(code: str, project_id: str, task_id: str):
     if claimed is None:
         _refuse(code_hash, project_id, task_id, moment)
     installation = db.session.get(Installation, claimed.installation_pk)
-    if installation.status != "active":
+    if installation.status != installations.ACTIVE:
         db.session.rollback()
-        raise Unauthorized("The installation of this launch code is not active.", code="installation_inactive")
+        _refuse_inactive(installation)
     issued = permits.mint(installation, project_id, task_id, claimed.user_account_id, "launch_code", permit_id)
     db.session.commit()
     return installation, issued
+
+
+def _refuse_inactive(installation: Installation):
+    if installation.status == installations.UNINSTALLED:
+        raise installations.uninstalled()
+    raise Unauthorized("The installation of this launch code is not active.", code="installation_inactive")
+
+
+def revoke_matching(installation_pk: int, moment: datetime, *, user_account_id: str | None = None,
+                    project_id: str | None = None, task_id: str | None = None) -> int:
+    """Revoke the installation's unused, unexpired launch codes (all, one user's or one task's) with one UPDATE
+    in the caller's transaction; answers how many. The exchange's own UPDATE then matches none of them."""
+    conditions = [LaunchCode.installation_pk == installation_pk, LaunchCode.consumed_at.is_(None),
+                  LaunchCode.revoked_at.is_(None), LaunchCode.expires_at > moment]
+    for column, value in ((LaunchCode.user_account_id, user_account_id), (LaunchCode.project_id, project_id),
+                          (LaunchCode.task_id, task_id)):
+        if value is not None:
+            conditions.append(column == value)
+    return db.session.execute(
+        update(LaunchCode).where(*conditions).values(revoked_at=moment)
+        .execution_options(synchronize_session=False)
+    ).rowcount
 
 
 def _refuse(code_hash: str, project_id: str, task_id: str, moment: datetime):
@@ -100,6 +124,12 @@ def _refuse(code_hash: str, project_id: str, task_id: str, moment: datetime):
     row = db.session.execute(select(LaunchCode).where(LaunchCode.code_hash == code_hash)).scalar_one_or_none()
     if row is None:
         raise Unauthorized("Unknown launch code.", code="launch_code_invalid")
+    installation = db.session.get(Installation, row.installation_pk)
+    if installation.status == installations.UNINSTALLED:  # its codes are revoked too; say why
+        raise installations.uninstalled()
+    if row.revoked_at is not None:
+        audit.record("launch_code_revoked_used", row.installation_pk, launch_code_id=row.id)
+        raise Unauthorized("This launch code was revoked; create a new link in Jira.", code="launch_code_revoked")
     if row.consumed_at is not None:
         if row.permit_id:
             permits.revoke(row.permit_id)

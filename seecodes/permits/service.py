@@ -16,6 +16,7 @@ from sqlalchemy import bindparam, select, update
 from .. import clock, ids
 from ..errors import Forbidden, Unauthorized
 from ..extensions import db
+from ..installations import service as installations
 from ..installations.models import Installation
 from .models import Permit
 
@@ -136,6 +137,8 @@ def binding_from_row(claims: dict, row) -> Binding:
     if row is None or (claims.get("ins"), claims.get("p"), claims.get("t"), claims.get("u")) != (
             row.installation_id, row.project_id, row.task_id, row.user_account_id):
         raise Unauthorized("The task permit is not known.", code="permit_invalid")
+    if row.installation_status == installations.UNINSTALLED:
+        raise installations.uninstalled()
     if row.revoked_at is not None:
         raise Unauthorized("The task permit was revoked.", code="permit_revoked")
     if row.expires_at <= clock.now():
@@ -172,3 +175,17 @@ def revoke(permit_id: str) -> None:
     db.session.execute(
         update(Permit).where(Permit.id == permit_id, Permit.revoked_at.is_(None)).values(revoked_at=clock.now())
     )
+
+
+def revoke_matching(installation_pk: int, moment: datetime, *, user_account_id: str | None = None,
+                    project_id: str | None = None, task_id: str | None = None, permit_id: str | None = None) -> int:
+    """Revoke the installation's live permits (all, one user's, one task's or one by id) with one UPDATE in the
+    caller's transaction; answers how many. Every check reads the row (no cache), so it takes effect at once."""
+    conditions = [Permit.installation_pk == installation_pk, Permit.revoked_at.is_(None), Permit.expires_at > moment]
+    for column, value in ((Permit.user_account_id, user_account_id), (Permit.project_id, project_id),
+                          (Permit.task_id, task_id), (Permit.id, permit_id)):
+        if value is not None:
+            conditions.append(column == value)
+    return db.session.execute(
+        update(Permit).where(*conditions).values(revoked_at=moment).execution_options(synchronize_session=False)
+    ).rowcount

@@ -29,3 +29,6 @@ class RequestKey(db.Model):
     expires_at = db.Column(db.DateTime, nullable=False)
     consumed_at = db.Column(db.DateTime, nullable=True)
     superseded_at = db.Column(db.DateTime, nullable=True)
+    # Revoked by an uninstall or an operator: set together with superseded_at (so the key is no longer live) to
+    # tell the refusal apart from an ordinary supersession.
+    revoked_at = db.Column(db.DateTime, nullable=True)

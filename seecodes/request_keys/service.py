@@ -244,6 +244,21 @@ def consume_with_installation(presented: str, installation_id: str, principal: s
     return IssuedKey(key, expires_at), row
 
 
+def revoke_chains(installation_pk: int, moment: datetime, principal: str | None = None) -> int:
+    """Revoke the live key of every chain of the installation (or of one user) with one UPDATE in the caller's
+    transaction; answers how many chains. Revoked keys are superseded too, so nothing consumes them and the
+    one-live-key index (which this UPDATE walks) stays as it is; a new chain needs a new bootstrap, which a
+    still valid Forge token of an active installation may do."""
+    conditions = [RequestKey.installation_pk == installation_pk, RequestKey.consumed_at.is_(None),
+                  RequestKey.superseded_at.is_(None)]
+    if principal is not None:
+        conditions.append(RequestKey.principal == principal)
+    return db.session.execute(
+        update(RequestKey).where(*conditions).values(superseded_at=moment, revoked_at=moment)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+
+
 def _refuse(key_hash: str, installation_pk: int, principal: str, moment: datetime):
     """Explain why a key did not match, and record the misuse as a security event (see classify_reuse)."""
     db.session.rollback()
@@ -254,6 +269,10 @@ def _refuse(key_hash: str, installation_pk: int, principal: str, moment: datetim
     if row.installation_pk != installation_pk or row.principal != principal:
         audit.record("request_key_foreign", installation_pk, key_owner=row.installation_pk)
         raise Unauthorized("This request key belongs to another tenant or user.", code="request_key_unknown")
+    if row.revoked_at is not None:
+        audit.record("request_key_revoked_used", installation_pk, key_id=row.id, chain=_chain_label(row.session_id))
+        raise Unauthorized("This request key was revoked by an operator or an uninstall; bootstrap again.",
+                           code="request_key_revoked")
     if row.consumed_at is not None:
         audit.record(classify_reuse(row), installation_pk, key_id=row.id, chain=_chain_label(row.session_id))
         raise Unauthorized("This request key was already used; bootstrap again.", code="request_key_replayed")

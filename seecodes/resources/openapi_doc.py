@@ -46,6 +46,7 @@ ERROR_EXTRAS = {
     "run_not_succeeded": ["runStatus"],
     "too_many_open_runs": ["maxOpenRuns"],
     "validation_failed": ["errors"],
+    "installation_uninstalled": ["installationStatus"],
 }
 
 
@@ -80,6 +81,15 @@ OPERATIONS = {
         "issueRequestKey", request=ex.REQUEST_KEY_BODY, response=ex.REQUEST_KEY, cache=True,
         links={op: _key_link(op, _FROM_BODY) for op in JIRA_ROUTES}),
     ("get", "/v1/instances/me"): _op("getInstance", response=ex.INSTANCE),
+    # Beyond the contract (DESIGN.md): Forge itself calls it, with a Forge token and no request key.
+    ("post", "/v1/forge/events"): _op("ingestForgeEvent", request={
+            "eventType": "avi:forge:uninstalled:app", "id": "fff8e466-31f4-4c73-a337-c3309dd930dc",
+            "app": {"id": "406d303d-0393-4ec4-ad7c-1435be94583a", "version": "9.0.0"},
+            "context": "ari:cloud:jira::site/c821c30c-a2ad-47d7-b742-9fed48cfd6b9"}, response={
+            "ok": True, "eventType": "avi:forge:uninstalled:app",
+            "installationId": "ari:cloud:ecosystem::installation/fff8e466-31f4-4c73-a337-c3309dd930dc",
+            "status": "uninstalled", "changed": True, "revoked": {"launchCodes": 1, "permits": 2, "requestKeys": 3},
+            "settledRuns": 1}),
     ("post", "/v1/security/vscode-link"): _op(
         "createVscodeLink", request=ex.VSCODE_LINK_BODY, response=ex.VSCODE_LINK, cache=True, links={
             "exchangeLaunchCode": {"operationId": "exchangeLaunchCode", "requestBody": {

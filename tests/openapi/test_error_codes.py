@@ -157,10 +157,12 @@ def _probe_states(prober: Prober, monkeypatch) -> None:
     monkeypatch.undo()
     _probe_database_down(prober, monkeypatch)
     names = ("getTaskContext", "getRun", "getInstance", "issueRequestKey", "getTaskProgress")
-    prepared = {name: prober.credentials(name) for name in names}  # a key per call, issued while it still can be
-    set_installation_status(prober.app, harness.tenant["installation_id"], "uninstalled")
-    for name in names:
-        prober.call(name, headers=prepared[name])
+    for status in ("suspended", "uninstalled"):  # an operator's suspension, and Forge's uninstalled event
+        prepared = {name: prober.credentials(name) for name in names}  # a key per call, issued while it can be
+        set_installation_status(prober.app, harness.tenant["installation_id"], status)
+        for name in names:
+            prober.call(name, headers=prepared[name])
+        set_installation_status(prober.app, harness.tenant["installation_id"], "active")
     prober.call("exchangeLaunchCode", body={"code": "sc_launch_" + "a" * 43, "projectId": PROJECT, "taskId": TASK})
 
 
@@ -192,7 +194,8 @@ def test_every_error_answered_is_documented_for_its_operation(prober, monkeypatc
     assert "storage_unavailable" in seen["initRun"]
     assert all("not_found" in seen[name] for name in ("startRun", "getRun", "getRunOutput", "getRunLogs"))
     assert {"uploads_incomplete", "run_already_started", "run_not_found"} <= seen["startRun"]
-    assert {"credential_missing", "permit_invalid", "installation_inactive"} <= seen["getTaskContext"]
+    assert {"credential_missing", "permit_invalid", "installation_inactive", "installation_uninstalled"} <= seen[
+        "getTaskContext"]
     assert {"request_key_missing", "request_key_unknown", "installation_inactive"} <= seen["getInstance"]
     assert {"invalid_json", "unsupported_media_type", "payload_too_large", "validation_failed"} <= seen["initRun"]
     assert [name for name, codes in seen.items() if not codes] == []
@@ -203,7 +206,7 @@ def test_codes_declared_by_the_guard_and_by_the_route_are_listed_together(docume
     init = document["paths"]["/v1/tasks/init"]["post"]["responses"]
     assert set(init["503"]["x-error-codes"]) == {"service_unavailable", "storage_unavailable"}  # guard and route
     progress = document["paths"]["/v1/tasks/{taskId}/progress"]["get"]["responses"]
-    assert {"tenant_mismatch", "installation_inactive", "permit_binding_mismatch"} == set(
+    assert {"tenant_mismatch", "installation_inactive", "installation_uninstalled", "permit_binding_mismatch"} == set(
         progress["403"]["x-error-codes"])
     for path in ("/v1/tasks/{runId}", "/v1/tasks/{runId}/start", "/v1/tasks/{runId}/output", "/v1/tasks/{runId}/logs"):
         for operation in (op for method, op in document["paths"][path].items() if method in HTTP_METHODS):
@@ -227,7 +230,8 @@ def test_the_finishing_pass_adds_no_code_and_refuses_an_undeclared_error_status(
 
 ROOT = Path(__file__).resolve().parents[2] / "seecodes"
 # Codes of answers outside the document: signed storage URLs, /metrics, /readyz, and the unexpected 500.
-OUTSIDE_THE_DOCUMENT = {"storage_url_expired", "storage_url_invalid", "object_not_found", "metrics_disabled",
+OUTSIDE_THE_DOCUMENT = {"storage_url_expired", "storage_url_invalid", "object_not_found", "insufficient_storage",
+                        "metrics_disabled",
                         "metrics_token_invalid", "not_ready", "internal_error"}
 
 

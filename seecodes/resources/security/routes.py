@@ -111,8 +111,9 @@ class LaunchExchange(MethodView):
     @blp.arguments(LaunchExchangeBodySchema)
     @blp.response(200, PermitSchema)
     # A reuse (launch_code_replayed) revokes the permit of the first exchange; a binding mismatch consumes nothing.
-    @raises({401: ["launch_code_invalid", "launch_code_expired", "launch_code_replayed", "installation_inactive"],
-             403: ["launch_code_binding_mismatch"], 503: ["service_unavailable"]})
+    @raises({401: ["launch_code_invalid", "launch_code_expired", "launch_code_replayed", "launch_code_revoked",
+                   "installation_inactive"],
+             403: ["launch_code_binding_mismatch", "installation_uninstalled"], 503: ["service_unavailable"]})
     def post(self, body):
         """Exchange a one-time launch code for the task permit
 
