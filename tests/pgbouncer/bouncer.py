@@ -48,9 +48,9 @@ class PgBouncer:
                   "unix_socket_dir =",  # no socket in /tmp that another PgBouncer of the machine could meet
                   # Every database line names its server user, so a client's user name is not checked.
                   "auth_type = any", "pool_mode = transaction", f"default_pool_size = {pool_size}",
-                  "min_pool_size = 0", "reserve_pool_size = 0", "max_client_conn = 200", "server_round_robin = 1",
+                  "max_client_conn = 200", "server_round_robin = 1",
                   # A client waits this long for a free server connection before PgBouncer refuses it.
-                  "query_wait_timeout = 30", "ignore_startup_parameters = extra_float_digits,options"]
+                  "query_wait_timeout = 30"]
         self.config = folder / "pgbouncer.ini"
         self.config.write_text("\n".join(lines) + "\n")
         self.log_path = folder / "pgbouncer.log"
