@@ -66,22 +66,21 @@ def test_the_jira_and_permit_routes_answer_through_transaction_pooling(app, sign
     assert [set(statuses[:CALLS]) for statuses in results] == [{200}] * CLIENTS, results
 
 
-def test_runs_flow_through_transaction_pooling_with_a_worker_behind_it(app, client, permit, worker, funded,
-                                                                        credits_of):
-    def two_runs(_index):
-        runs, charged = RunDriver(app.test_client(), permit), 0
-        for _ in range(2):
-            run_id, _ = runs.prepared({"list.md": LIST_MD})
-            started = runs.start(run_id)
-            assert started.status_code == 200, started.get_json()
-            charged += started.get_json()["estimatedCredits"]
-            status = runs.wait(run_id)
-            assert status["status"] == "succeeded", (status, worker.output()[-3000:])
-            assert "Callback validation" in runs.output(run_id).text
-            assert runs.logs(run_id).status_code == 200
-        return charged
+def test_runs_flow_through_transaction_pooling_with_a_worker_behind_it(app, permit, worker, funded, credits_of):
+    """Three IDE clients at once, each polling its run (dozens of executions of the status read) while the
+    worker claims, records and finishes the runs through the same 2 server connections."""
+    def one_run(_index):
+        runs = RunDriver(app.test_client(), permit)
+        run_id, _ = runs.prepared({"list.md": LIST_MD})
+        started = runs.start(run_id)
+        assert started.status_code == 200, started.get_json()
+        status = runs.wait(run_id)
+        assert status["status"] == "succeeded", (status, worker.output()[-3000:])
+        assert "Callback validation" in runs.output(run_id).text
+        assert runs.logs(run_id).status_code == 200
+        return started.get_json()["estimatedCredits"]
 
-    results = in_threads(3, two_runs)
+    results = in_threads(3, one_run)
     failures = [result for result in results if isinstance(result, BaseException)]
     assert not failures, (failures, worker.output()[-3000:])
     assert credits_of(funded) == 1000 - sum(results)
