@@ -42,6 +42,8 @@ def in_threads(count: int, call) -> list:
 
 
 def test_the_jira_and_permit_routes_answer_through_transaction_pooling(app, signer):
+    """Four tenants at once, each rotating its request key, launching the IDE (vscode-link, launch-exchange),
+    minting a task permit and using it, every statement more often than psycopg's prepare threshold."""
     def one_tenant(index):
         jira = JiraSession(app.test_client(), signer, f"ari:cloud:ecosystem::installation/"
                            f"00000000-0000-4000-8000-{index:012d}", f"00000000-0000-4000-9000-{index:012d}",
@@ -62,8 +64,7 @@ def test_the_jira_and_permit_routes_answer_through_transaction_pooling(app, sign
     results = in_threads(CLIENTS, one_tenant)
     failures = [result for result in results if isinstance(result, BaseException)]
     assert not failures, failures
-    assert all(status < 500 for statuses in results for status in statuses), results
-    assert [set(statuses[:CALLS]) for statuses in results] == [{200}] * CLIENTS, results
+    assert [set(statuses) for statuses in results] == [{200}] * CLIENTS, results
 
 
 def test_runs_flow_through_transaction_pooling_with_a_worker_behind_it(app, permit, worker, funded, credits_of):
