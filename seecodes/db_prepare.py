@@ -20,10 +20,14 @@ SEECODES_DB_PREPARE:
 The decision is taken once per process and engine and inherited by forks (the RQ work horses), so no
 connection after the first pays a round trip for it.
 """
+import logging
+
 from sqlalchemy import event
 
 from .config import ConfigError
 from .extensions import db
+
+log = logging.getLogger(__name__)
 
 CHOICES = ("auto", "on", "off")
 
@@ -59,5 +63,8 @@ def register(app) -> None:
     def _on_connect(dbapi_connection, _record):
         if "prepare" not in decided:
             decided["prepare"] = not behind_pooler(dbapi_connection)
+            if not decided["prepare"]:
+                log.info("PostgreSQL is reached through a connection pooler: no server-side prepared statements "
+                         "(SEECODES_DB_PREPARE=on keeps them, e.g. behind PgBouncer in session mode)")
         if not decided["prepare"]:
             dbapi_connection.prepare_threshold = None
