@@ -14,7 +14,7 @@ from ..contract_examples import PROGRESS_EXAMPLE
 from ..helpers import JiraSession, bearer
 from ..production import AWS_ENV, ROOT
 from ..runs.conftest import LIST_MD, RunDriver
-from .conftest import APP_DB, MIGRATION_SERVER_CONNECTIONS, MIGRATIONS_DB
+from .conftest import MIGRATION_SERVER_CONNECTIONS, MIGRATIONS_DB
 
 pytestmark = pytest.mark.slow
 
