@@ -58,8 +58,6 @@ class PgBouncer:
         args = [EXECUTABLE, str(self.config)]
         if os.geteuid() == 0:  # PgBouncer refuses to run as root
             args[1:1] = ["-u", _unprivileged_user()]
-            os.chmod(folder, 0o755)
-            os.chmod(self.config, 0o644)
         self.process = subprocess.Popen(args, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
         if not self._wait_until_listening(15):
             self.stop()
