@@ -101,26 +101,21 @@ def run_migrations_online():
     connectable = get_engine()
 
     with connectable.connect() as connection:
-        # `make run` and `make worker` may upgrade a fresh database at the same moment: one upgrades while
-        # the other waits here, then finds the schema current.
-        serialized = connection.dialect.name == "postgresql"
-        if serialized:
-            connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
-            connection.commit()
-        try:
-            context.configure(
-                connection=connection,
-                target_metadata=get_metadata(),
-                **conf_args
-            )
+        context.configure(
+            connection=connection,
+            target_metadata=get_metadata(),
+            **conf_args
+        )
 
-            with context.begin_transaction():
-                context.run_migrations()
-        finally:
-            if serialized:
-                connection.rollback()
-                connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": MIGRATION_LOCK_KEY})
-                connection.commit()
+        with context.begin_transaction():
+            # `make run` and `make worker` may upgrade a fresh database at the same moment: one upgrades while
+            # the other waits here, then finds the schema current. The lock belongs to the migrations'
+            # transaction (PostgreSQL runs them all in one) and ends with it, whatever happens: a session lock
+            # would outlive the process on a pooled server connection behind PgBouncer in transaction mode,
+            # where the unlock may run on another server connection.
+            if connection.dialect.name == "postgresql":
+                connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
+            context.run_migrations()
 
 
 if context.is_offline_mode():

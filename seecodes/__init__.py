@@ -112,9 +112,10 @@ def register_extensions(app: Flask) -> None:
     api.init_app(app)
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         _tune_sqlite(app)
-    from . import db_liveness, readonly
+    from . import db_liveness, db_prepare, readonly
 
     db_liveness.register(app)
+    db_prepare.register(app)
     readonly.register(app)
 
 

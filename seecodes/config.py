@@ -110,4 +110,6 @@ def from_environ(instance_path: str, environ=os.environ) -> dict:
         "MAX_CONTENT_LENGTH": _int(environ, "SEECODES_MAX_BODY_BYTES", 16 * 1024 * 1024),
         # No pool_pre_ping (a round trip per request): seecodes.db_liveness checks pooled connections instead.
         "SQLALCHEMY_ENGINE_OPTIONS": {},
+        # auto | on | off: whether psycopg prepares statements on the server (seecodes.db_prepare).
+        "SEECODES_DB_PREPARE": environ.get("SEECODES_DB_PREPARE") or "auto",
     }

@@ -1,9 +1,9 @@
 """Periodic maintenance in every live process (web workers, worker supervisors), one process at a time.
 
 A task runs on a fixed grid (start, start + interval, …): a slow pass skips slots instead of shifting the
-grid, so the period never drifts. Each pass takes a lock named after the task (a PostgreSQL advisory lock,
-or a file lock beside a SQLite database); a process that finds it taken skips that pass. The first pass
-runs at once, which repairs what a previous process left behind.
+grid, so the period never drifts. Each pass takes a lock named after the task (a PostgreSQL advisory lock of a
+transaction held open during the pass, or a file lock beside a SQLite database); a process that finds it taken
+skips that pass. The first pass runs at once, which repairs what a previous process left behind.
 """
 import fcntl
 import hashlib
@@ -154,15 +154,19 @@ def exclusive(name: str):
     """Yield True to the one process (across hosts on PostgreSQL) that holds the lock `name`, else False."""
     engine = db.engine
     if engine.dialect.name == "postgresql":
+        # A transaction-scoped lock in a transaction of its own, held open while the task works on its other
+        # connections: it ends with that transaction, even if the process dies. A session lock released by a
+        # later transaction stays behind on a pooled server connection when PgBouncer (transaction mode) runs
+        # that transaction on another one, and every later pass finds it taken.
         with engine.connect() as connection:
-            acquired = connection.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": lock_key(name)}).scalar()
-            connection.commit()
+            acquired = bool(connection.execute(text("SELECT pg_try_advisory_xact_lock(:k)"),
+                                               {"k": lock_key(name)}).scalar())
+            if not acquired:
+                connection.rollback()  # nothing to hold: the server connection goes back to the pooler now
             try:
-                yield bool(acquired)
+                yield acquired
             finally:
-                if acquired:
-                    connection.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": lock_key(name)})
-                    connection.commit()
+                connection.rollback()
         return
     path = Path(engine.url.database or ".").resolve().parent / f".{name}.lock"
     with open(path, "a") as handle:
