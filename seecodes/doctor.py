@@ -224,8 +224,21 @@ def check_metrics(app) -> list[Result]:
                    "set SEECODES_METRICS_TOKEN to let Prometheus scrape" if _production(app) else "")]
 
 
+def check_retention(app) -> list[Result]:
+    from .config import ConfigError
+    from .retention import check_settings
+
+    try:
+        days = check_settings(app)
+    except ConfigError as error:
+        return [Result("retention", FAIL, str(error), "set SEECODES_CREDENTIAL_RETENTION_DAYS and "
+                       "SEECODES_SECURITY_EVENT_RETENTION_DAYS to whole days (0 or more)")]
+    return [Result("retention", PASS, ", ".join(f"{name.removeprefix('SEECODES_').lower()} {value}"
+                                                for name, value in days.items()))]
+
+
 CHECKS = (check_database, check_redis, check_storage, check_forge_jwks, check_secret_key, check_public_url,
-          check_metrics)
+          check_metrics, check_retention)
 
 
 def run_checks(app, online: bool = False) -> list[Result]:
