@@ -117,6 +117,20 @@ def decorate(handler: logging.Handler, fmt: str | None = None) -> logging.Handle
     return handler
 
 
+def echo(message: str, logger: str = "seecodes.cli", fmt: str | None = None) -> None:
+    """A CLI command's line on stdout: as it is in text mode, one JSON log object in JSON mode (`make run` and
+    `make worker` print the seed's line while starting, and a collector parses every line)."""
+    import click
+
+    if (fmt or log_format()) != "json":
+        click.echo(message)
+        return
+    record = logging.LogRecord(logger, logging.INFO, __file__, 0, message, None, None)
+    for kind in (RequestIdFilter, RedactingFilter):
+        kind().filter(record)
+    click.echo(formatter("json").format(record))
+
+
 def configure(level: str | None = None, fmt: str | None = None) -> None:
     """One stderr handler on the root logger, unless the host (a test runner, an embedding app) set up its own."""
     root = logging.getLogger()
