@@ -6,6 +6,8 @@ from sqlalchemy import text
 
 from alembic import context
 
+from seecodes import logs
+
 # this is the Alembic Config object, which provides
 # access to the values within the .ini file in use.
 config = context.config
@@ -13,6 +15,10 @@ config = context.config
 # Interpret the config file for Python logging.
 # This line sets up loggers basically.
 fileConfig(config.config_file_name, disable_existing_loggers=False)  # keep the app's loggers (e.g. seecodes.*)
+# alembic.ini's console handler replaced the service's on the root logger: give it the service's format and
+# filters, so that with SEECODES_LOG_FORMAT=json each migration line is one JSON object like every other line.
+for _handler in logging.getLogger().handlers:
+    logs.decorate(_handler)
 logger = logging.getLogger('alembic.env')
 
 # A PostgreSQL advisory lock key of its own ("seecodes.migrations" in ASCII, truncated to 8 bytes).

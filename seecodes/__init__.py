@@ -5,7 +5,7 @@ from flask import Flask
 from flask.sessions import SessionInterface
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import config as config_module, http_limits
+from . import config as config_module, http_limits, retention
 from .errors import register_error_handlers
 from .extensions import SECURITY_SCHEMES, api, db, migrate
 
@@ -26,6 +26,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     app.config.update(config_module.from_environ(app.instance_path))
     app.config.update(_openapi_config())
     app.config.update(overrides or {})
+    retention.check_settings(app)  # refuse to start with a retention that would prune live credentials
     register_logging(app)
     register_request_ids(app)
     register_extensions(app)

@@ -7,6 +7,7 @@ from flask import current_app
 from flask.cli import AppGroup, with_appcontext
 from sqlalchemy.exc import IntegrityError
 
+from . import logs
 from .extensions import db
 
 installations_cli = AppGroup("installations", help="Manage Jira installations.")
@@ -79,8 +80,8 @@ def models_seed(path, update):
         created, updated = service.seed(path, update=update)
     except (ValueError, KeyError, TypeError) as error:
         raise click.ClickException(f"invalid catalog: {error}")
-    click.echo(f"catalog seeded from {source}: {created} created, {updated} updated"
-               + ("" if update else " (existing entries kept; --update overwrites them)"))
+    logs.echo(f"catalog seeded from {source}: {created} created, {updated} updated"
+              + ("" if update else " (existing entries kept; --update overwrites them)"), "seecodes.catalog")
     service.warn_if_offline_in_production(current_app)
 
 

@@ -10,6 +10,7 @@ from urllib.parse import urlparse
 from sqlalchemy import text
 
 from .extensions import db
+from .logs import mask_url_credentials
 
 PASS, WARN, FAIL = "pass", "warn", "FAIL"
 MIN_SECRET_KEY_CHARS = 32
@@ -80,10 +81,7 @@ def check_redis(app) -> list[Result]:
 
 def _safe_url(url: str) -> str:
     """The URL without its password."""
-    parsed = urlparse(url)
-    if parsed.password:
-        return url.replace(f":{parsed.password}@", ":***@")
-    return url
+    return mask_url_credentials(url)
 
 
 def check_storage(app) -> list[Result]:
@@ -110,7 +108,7 @@ def check_storage(app) -> list[Result]:
         code = getattr(error, "response", {}).get("Error", {}).get("Code", error.__class__.__name__)
         fix = ("create the bucket (aws s3 mb s3://{0}) or fix S3_BUCKET".format(bucket) if str(code) in ("404", "NoSuchBucket")
                else "check AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / AWS_DEFAULT_REGION and S3_ENDPOINT_URL")
-        return [Result("storage", FAIL, f"bucket {bucket!r} at {endpoint or 'AWS'}: {code}", fix)]
+        return [Result("storage", FAIL, f"bucket {bucket!r} at {_safe_url(endpoint or 'AWS')}: {code}", fix)]
     try:
         s3.generate_presigned_url("put_object", Params={"Bucket": bucket, "Key": "doctor/probe"}, ExpiresIn=60)
     except Exception as error:
@@ -195,8 +193,8 @@ def check_models(app, online: bool) -> list[Result]:
                                   f"export {key_variable}=… here and on every worker"))
             continue
         if not online:
-            results.append(Result(name, PASS, f"{config.get('baseUrl')} model {config.get('model')!r} "
-                                              "(configured; --online calls it)"))
+            results.append(Result(name, PASS, f"{_safe_url(str(config.get('baseUrl')))} model "
+                                              f"{config.get('model')!r} (configured; --online calls it)"))
             continue
         results.append(_call_provider(name, model.id, config))
     return results
@@ -211,9 +209,9 @@ def _call_provider(name: str, model_id: str, config: dict) -> Result:
     try:
         provider.complete(request, lambda line: None)
     except providers.ProviderError as error:
-        return Result(name, FAIL, f"{provider.describe()}: {error}",
+        return Result(name, FAIL, f"{provider.describe_for_operator()}: {error}",
                       "check the base URL, model name and API key of this provider")
-    return Result(name, PASS, f"{provider.describe()} answered")
+    return Result(name, PASS, f"{provider.describe_for_operator()} answered")
 
 
 def check_metrics(app) -> list[Result]:
@@ -224,8 +222,21 @@ def check_metrics(app) -> list[Result]:
                    "set SEECODES_METRICS_TOKEN to let Prometheus scrape" if _production(app) else "")]
 
 
+def check_retention(app) -> list[Result]:
+    from .config import ConfigError
+    from .retention import check_settings
+
+    try:
+        days = check_settings(app)
+    except ConfigError as error:
+        return [Result("retention", FAIL, str(error), "set SEECODES_CREDENTIAL_RETENTION_DAYS and "
+                       "SEECODES_SECURITY_EVENT_RETENTION_DAYS to whole days (0 or more)")]
+    return [Result("retention", PASS, ", ".join(f"{name.removeprefix('SEECODES_').lower()} {value}"
+                                                for name, value in days.items()))]
+
+
 CHECKS = (check_database, check_redis, check_storage, check_forge_jwks, check_secret_key, check_public_url,
-          check_metrics)
+          check_metrics, check_retention)
 
 
 def run_checks(app, online: bool = False) -> list[Result]:
@@ -258,4 +269,5 @@ def table(results: list[Result]) -> str:
     failed = sum(result.status == FAIL for result in results)
     warned = sum(result.status == WARN for result in results)
     lines.append(f"{failed} failed, {warned} warning(s), {len(results) - failed - warned} passed")
+    lines = [mask_url_credentials(line) for line in lines]  # whatever a check echoed (an S3 endpoint, a URL)
     return "\n".join(lines)

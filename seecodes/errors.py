@@ -25,6 +25,26 @@ HTTP_CODES = {
 }
 
 
+# Every error code the service sends (tests/ops/test_metric_series.py checks the source against it): the
+# `code` label of the error metrics takes its values from here, anything else counts as `other`.
+ERROR_CODES = frozenset(HTTP_CODES.values()) | {
+    "answer_too_large", "Context not found", "credential_missing", "database_unavailable", "forge_token_expired",
+    "forge_token_invalid", "input_exceeds_context", "installation_inactive", "invalid_json",
+    "launch_code_binding_mismatch", "launch_code_expired", "launch_code_invalid", "launch_code_replayed",
+    "metrics_disabled", "metrics_token_invalid", "not_ready", "object_not_found", "permit_binding_mismatch",
+    "permit_expired", "permit_invalid", "permit_revoked", "queue_unavailable", "request_key_conflict",
+    "request_key_expired", "request_key_missing", "request_key_replayed", "request_key_unknown",
+    "run_already_started", "run_not_found", "run_not_succeeded", "storage_unavailable", "storage_url_expired",
+    "storage_url_invalid", "telemetry_disabled", "tenant_mismatch", "upload_too_large", "uploads_incomplete",
+    "user_mismatch",
+}
+
+
+def metric_code(code: str) -> str:
+    """The error code as a metric label: a known code, else `other`."""
+    return code if code in ERROR_CODES else "other"
+
+
 class DomainError(Exception):
     """Raised by service code; carries the HTTP status, a stable code and a human detail."""
 
@@ -92,7 +112,7 @@ def envelope(status: int, code: str, detail: str, errors=None, **extra):
         body["errors"] = errors
     body.update(extra)
     body["requestId"] = request_ids.current()
-    prometheus.count_error(status, code)
+    prometheus.count_error(status, metric_code(code))
     response = jsonify(body)
     response.status_code = status
     return response

@@ -2,9 +2,14 @@
 # Every JSON route, the guards' hint reading and webargs go through SafeRequest.get_json: a body is parsed
 # once (nesting the parser cannot handle and oversized numbers -> 400 invalid_json), and text PostgreSQL
 # cannot store (NUL, unpaired surrogates) is refused with 422 naming the field on both backends.
+# Bodies and query strings are read by webargs inside @blp.arguments, which every route stacks below its
+# credential guard: the credential is checked first, so a caller without one gets 401 whatever it sent and
+# learns nothing of a route's validation. Only path parameters are checked before the guards (a permit
+# guard's one-query read binds them into SQL).
 import json
 import re
 
+import marshmallow as ma
 from flask import Flask, Request, request
 from flask.json.provider import DefaultJSONProvider
 from webargs import core
@@ -23,12 +28,7 @@ _HIGH, _LOW = rb"\\u[dD][89abAB][0-9a-fA-F]{2}", rb"\\u[dD][c-fC-F][0-9a-fA-F]{2
 SUSPECT_BYTES = re.compile(rb"\\u0000|" + _HIGH + rb"(?!" + _LOW + rb")|(?<!" + _HIGH + rb")" + _LOW
                            + rb"|\xed[\xa0-\xbf]")
 BAD_TEXT_MESSAGE = "Must not contain NUL characters or unpaired UTF-16 surrogates."
-WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 NOT_JSON_DETAIL = "Send the body as JSON with Content-Type: application/json."
-# Blueprints that take raw bytes (signed uploads) rather than JSON.
-RAW_BODY_BLUEPRINTS = frozenset({"storage"})
-# The disabled telemetry route answers 410 whatever it is sent.
-UNREAD_BODY_ENDPOINTS = frozenset({"telemetry.TelemetryEvents"})
 
 
 class _TooComplex(ValueError):
@@ -148,38 +148,54 @@ CHECK_REQUEST_ERRORS = {422: ["validation_failed"]}
 
 
 def check_request() -> None:
-    """before_request: path parameters and query strings hold storable text; a JSON body parses."""
+    """before_request: path parameters hold storable text (bodies and query strings: JSONBodyParser)."""
     if request.routing_exception is not None:
         return
     for name, value in (request.view_args or {}).items():
         if isinstance(value, str) and BAD_TEXT.search(value):
             raise Invalid(f"{name}: {BAD_TEXT_MESSAGE}", errors={name: [BAD_TEXT_MESSAGE]})
-    for name, value in request.args.items(multi=True):
-        if BAD_TEXT.search(name) or BAD_TEXT.search(value):
-            raise Invalid(f"{name}: {BAD_TEXT_MESSAGE}", errors={name: [BAD_TEXT_MESSAGE]})
-    if request.blueprint in RAW_BODY_BLUEPRINTS or request.endpoint in UNREAD_BODY_ENDPOINTS:
-        return
-    if request.method not in WRITE_METHODS or not request.has_body():
-        return
-    if request.is_json:
-        _read_chunked_body()
-        document = request.get_json()
-        problem = text_problem(document) if SUSPECT_BYTES.search(request.get_data(cache=True)) else None
-        if problem:
-            path, message = problem
-            raise Invalid(f"{' > '.join(path) or 'body'}: {message}", errors=nested_errors(path, message))
+
+
+def checked_body():
+    """The JSON body, parsed once (400 invalid_json when it cannot be) and refused (422) when it holds text
+    PostgreSQL cannot store."""
+    _read_chunked_body()
+    document = request.get_json()
+    problem = text_problem(document) if SUSPECT_BYTES.search(request.get_data(cache=True)) else None
+    if problem:
+        path, message = problem
+        raise Invalid(f"{' > '.join(path) or 'body'}: {message}", errors=nested_errors(path, message))
+    return document
+
+
+def body_or_none():
+    """The JSON body for a guard's hints, or None when there is none or it does not parse (the route's own
+    reading refuses it later, after the credential check)."""
+    if not request.is_json or not request.has_body():
+        return None
+    _read_chunked_body()
+    return request.get_json(silent=True)
 
 
 class JSONBodyParser(FlaskParser):
     """webargs reads JSON through SafeRequest (parsed once, cached); a body that is not JSON is 415, and a
-    write route whose body schema is not marked BODY_OPTIONAL refuses a missing body (400 invalid_json)."""
+    write route whose body schema is not marked BODY_OPTIONAL refuses a missing body (400 invalid_json).
+    Query strings holding unstorable text are a validation error of the route (its error_status_code: 400 for
+    the HTML launcher, else 422)."""
 
     def _raw_load_json(self, req):
         if not req.has_body():
             return core.missing
         if not req.is_json:
             raise UnsupportedMediaType(NOT_JSON_DETAIL)
-        return req.get_json()
+        return checked_body()
+
+    def load_querystring(self, req, schema):
+        refused = {name: [BAD_TEXT_MESSAGE] for name, value in req.args.items(multi=True)
+                   if BAD_TEXT.search(name) or BAD_TEXT.search(value)}
+        if refused:
+            raise ma.ValidationError(refused)
+        return super().load_querystring(req, schema)
 
     def load_json(self, req, schema):
         data = self._raw_load_json(req)

@@ -14,6 +14,16 @@ JSON_RENAMES = {"levelname": "level", "name": "logger"}
 REDACTED = "[redacted]"
 QUIET_LIBRARIES = ("botocore", "boto3", "urllib3", "s3transfer")
 
+# user:password@ in any URL (DATABASE_URL, REDIS_URL, S3_ENDPOINT_URL, a provider's base URL): the password
+# becomes ***, the user and host stay so the line still says where.
+_URL_CREDENTIALS = re.compile(r"(://[^/\s:@]*:)[^@/\s]+@")
+
+
+def mask_url_credentials(text: str) -> str:
+    """The one masking of URL credentials: every log line (RedactingFilter), `flask doctor`'s table."""
+    return _URL_CREDENTIALS.sub(r"\1***@", text) if "@" in text else text
+
+
 # What a credential looks like wherever it may appear in a line (URLs, headers, messages), each with a
 # substring the line must contain for the pattern to apply (a cheap test first: this runs on every line).
 _PATTERNS = [
@@ -29,6 +39,7 @@ _PATTERNS = [
     (".", re.compile(r"[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{16,}"), REDACTED),
     # OpenAI-style API keys
     ("sk-", re.compile(r"\bsk-[A-Za-z0-9_-]{8,}"), "sk-" + REDACTED),
+    ("@", _URL_CREDENTIALS, r"\1***@"),
 ]
 # Secret values known to this process; any of them in a line is replaced literally.
 SECRET_VARIABLES = ("SEECODES_SECRET_KEY", "SEECODES_AI_API_KEY", "SEECODES_METRICS_TOKEN", "AWS_SECRET_ACCESS_KEY",
@@ -104,6 +115,20 @@ def decorate(handler: logging.Handler, fmt: str | None = None) -> logging.Handle
         if not any(isinstance(existing, kind) for existing in handler.filters):
             handler.addFilter(kind())
     return handler
+
+
+def echo(message: str, logger: str = "seecodes.cli", fmt: str | None = None) -> None:
+    """A CLI command's line on stdout: as it is in text mode, one JSON log object in JSON mode (`make run` and
+    `make worker` print the seed's line while starting, and a collector parses every line)."""
+    import click
+
+    if (fmt or log_format()) != "json":
+        click.echo(message)
+        return
+    record = logging.LogRecord(logger, logging.INFO, __file__, 0, message, None, None)
+    for kind in (RequestIdFilter, RedactingFilter):
+        kind().filter(record)
+    click.echo(formatter("json").format(record))
 
 
 def configure(level: str | None = None, fmt: str | None = None) -> None:

@@ -108,7 +108,19 @@ def reaped(outcome) -> None:
     REAPER_ACTIONS.labels("requeued").inc(len(outcome.requeued))
 
 
+# Label values come from fixed sets, so that no client can grow the number of series (each series costs every
+# process's metrics file and every scrape): gunicorn hands any 3-20 character method token to the app.
+HTTP_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+OTHER = "other"
+UNMATCHED_ROUTE = "unmatched"
+
+
+def method_label(method: str) -> str:
+    return method if method in HTTP_METHODS else OTHER
+
+
 def count_error(status: int, code: str) -> None:
+    """`code` is one of errors.ERROR_CODES or `other` (errors.envelope maps it)."""
     ERRORS.labels(str(status), code).inc()
     if status in (401, 403):
         CREDENTIAL_REFUSALS.labels(code).inc()
@@ -202,10 +214,11 @@ def register(app) -> None:
     @app.after_request
     def _count_request(response):
         started = request.environ.get("seecodes.started")
-        route = request.url_rule.rule if request.url_rule is not None else "unmatched"
-        HTTP_REQUESTS.labels(route, request.method, str(response.status_code)).inc()
+        route = request.url_rule.rule if request.url_rule is not None else UNMATCHED_ROUTE  # the app's own rules
+        method = method_label(request.method)
+        HTTP_REQUESTS.labels(route, method, str(response.status_code)).inc()
         if started is not None:
-            HTTP_LATENCY.labels(route, request.method).observe(time.perf_counter() - started)
+            HTTP_LATENCY.labels(route, method).observe(time.perf_counter() - started)
         return response
 
     blp = Blueprint("operations_metrics", __name__)

@@ -4,10 +4,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-from flask import current_app
+from flask import current_app, request
 from sqlalchemy import func, select, text
 
-from . import clock, storage
+from . import clock, ids, storage
 from .extensions import db
 from .queueing import redis_connection
 from .runs.models import QUEUED, Run
@@ -20,9 +20,37 @@ class Check:
     ok: bool
     detail: str
     facts: dict = field(default_factory=dict)
+    reason: str = ""  # a short code of what failed: all that an anonymous caller is told
 
     def document(self) -> dict:
-        return {"ok": self.ok, "detail": self.detail, **self.facts}
+        return {"ok": self.ok, "detail": self.detail, **self.facts, **({"reason": self.reason} if not self.ok else {})}
+
+
+@dataclass(frozen=True)
+class Report:
+    """GET /readyz's answer. Anonymous callers (load balancers, anyone on the internet) learn the status and
+    reason codes; the details (endpoints, bucket, queue name, worker count, queue age) need the metrics token."""
+
+    ok: bool
+    detail: str
+    fields: dict
+
+
+def operator_asking() -> bool:
+    """The request carries the metrics bearer token (SEECODES_METRICS_TOKEN), so it may read the details."""
+    token = current_app.config.get("SEECODES_METRICS_TOKEN") or os.environ.get("SEECODES_METRICS_TOKEN")
+    scheme, _, presented = request.headers.get("Authorization", "").partition(" ")
+    return bool(token) and scheme.lower() == "bearer" and ids.same(presented.strip(), token)
+
+
+def report(checks: list[Check], detailed: bool) -> Report:
+    failed = [check for check in checks if not check.ok]
+    if detailed:
+        return Report(not failed, " ".join(check.detail for check in failed),
+                      {"checks": {check.name: check.document() for check in checks}})
+    reasons = [check.reason for check in failed]
+    return Report(not failed, f"Not ready: {', '.join(reasons)}." if failed else "", {"reasons": reasons} if failed
+                  else {})
 
 
 def database() -> Check:
@@ -32,7 +60,7 @@ def database() -> Check:
     except Exception as error:  # any failure to answer is the finding
         db.session.rollback()
         return Check("database", False, f"The database does not answer ({error.__class__.__name__}): check "
-                                        "DATABASE_URL and that the server is up.")
+                                        "DATABASE_URL and that the server is up.", reason="database_down")
 
 
 def redis() -> Check | None:
@@ -45,7 +73,7 @@ def redis() -> Check | None:
         return Check("redis", True, "Redis answers.")
     except Exception as error:
         return Check("redis", False, f"Redis does not answer ({error.__class__.__name__}): check REDIS_URL and "
-                                     "that the server is up; runs cannot be started meanwhile.")
+                                     "that the server is up; runs cannot be started meanwhile.", reason="redis_down")
 
 
 def object_storage() -> Check:
@@ -55,7 +83,7 @@ def object_storage() -> Check:
         problem = f"Object storage cannot be checked ({error.__class__.__name__})."
     if problem is None and current_app.config.get("SEECODES_STORAGE", "local") == "local":
         return local_storage_space()
-    return Check("storage", problem is None, problem or "The object store can be used.")
+    return Check("storage", problem is None, problem or "The object store can be used.", reason="storage_unusable")
 
 
 def local_storage_space() -> Check:
@@ -66,12 +94,13 @@ def local_storage_space() -> Check:
     try:
         found = os.statvfs(folder)
     except OSError as error:
-        return Check("storage", False, f"The storage folder {str(root)!r} cannot be inspected ({error.strerror}).")
+        return Check("storage", False, f"The storage folder {str(root)!r} cannot be inspected ({error.strerror}).",
+                     reason="storage_unusable")
     free, needed = found.f_bavail * found.f_frsize, setting("SEECODES_MAX_UPLOAD_BYTES")
     if free < needed or (found.f_files and found.f_favail == 0):  # f_files 0: no inode limit (btrfs)
         return Check("storage", False, f"The storage folder {str(root)!r} is full ({free} bytes free, less than one "
                                        f"upload of {needed} bytes): free space or move SEECODES_STORAGE_DIR.",
-                     {"freeBytes": free})
+                     {"freeBytes": free}, reason="storage_full")
     return Check("storage", True, "The object store can be used.", {"freeBytes": free})
 
 
@@ -96,11 +125,13 @@ def workers() -> Check | None:
     try:
         live = live_workers(connection, queue_name)
     except Exception as error:
-        return Check("workers", False, f"Workers cannot be listed ({error.__class__.__name__}).")
+        return Check("workers", False, f"Workers cannot be listed ({error.__class__.__name__}).",
+                     reason="workers_unlisted")
     if not live:
         limit = 3 * setting("SEECODES_WORKER_HEARTBEAT_SECONDS") + 5
         return Check("workers", False, f"No live worker serves the queue {queue_name!r} (none heartbeat within "
-                                       f"{limit} s): start one with `make worker`.", {"live": 0})
+                                       f"{limit} s): start one with `make worker`.", {"live": 0},
+                     reason="no_live_worker")
     return Check("workers", True, f"{live} live worker(s) serve the queue {queue_name!r}.", {"live": live})
 
 
@@ -116,11 +147,13 @@ def queue_age() -> Check:
         age = int(oldest_queued_seconds())
     except Exception as error:
         db.session.rollback()
-        return Check("queue", False, f"Queued runs cannot be read ({error.__class__.__name__}).")
+        return Check("queue", False, f"Queued runs cannot be read ({error.__class__.__name__}).",
+                     reason="queue_unreadable")
     limit = setting("SEECODES_READY_MAX_QUEUE_AGE_SECONDS")
     if age > limit:
         return Check("queue", False, f"The oldest queued run has waited {age} s (more than {limit} s): add "
-                                     "workers or check that they run.", {"oldestQueuedSeconds": age})
+                                     "workers or check that they run.", {"oldestQueuedSeconds": age},
+                     reason="queue_too_old")
     return Check("queue", True, "Queued runs do not wait too long.", {"oldestQueuedSeconds": age})
 
 

@@ -2,13 +2,15 @@
 (seecodes/runs/lifetime.py) (periodic task, CLI)."""
 import logging
 import os
+import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from flask import current_app, has_app_context
-from sqlalchemy import delete, select
+from sqlalchemy import and_, delete, exists, select
 
 from . import clock, prometheus
+from .config import ConfigError
 from .audit.models import SecurityEvent
 from .extensions import db
 from .launch_codes.models import LaunchCode
@@ -25,6 +27,8 @@ DEFAULTS = {
     "SEECODES_CREDENTIAL_RETENTION_DAYS": 7,
     "SEECODES_SECURITY_EVENT_RETENTION_DAYS": 90,
 }
+MAX_RETENTION_DAYS = 36_500  # a century: anything longer is a typo, not a policy
+_WHOLE_DAYS = re.compile(r"\d{1,6}")
 BATCH = 5000  # rows per DELETE, so one pass never holds long locks on a big backlog
 
 # The indexes the pruning reads by (part of the schema: migration 0007).
@@ -58,12 +62,30 @@ def prune_interval(app=None) -> float:
 
 
 def retention_days(name: str, app=None) -> int:
+    """Whole days, 0 to MAX_RETENTION_DAYS; anything else is a ConfigError (a negative value once made the
+    cutoff lie in the future, and pruning deleted every live request key and permit)."""
     app = app or (current_app if has_app_context() else None)
     value = app.config.get(name) if app is not None else None
     if value is None:
         raw = os.environ.get(name)
-        value = int(raw) if raw not in (None, "") else DEFAULTS[name]
-    return int(value)
+        value = raw if raw not in (None, "") else DEFAULTS[name]
+    text = str(value).strip()
+    if isinstance(value, bool) or not _WHOLE_DAYS.fullmatch(text) or int(text) > MAX_RETENTION_DAYS:
+        raise ConfigError(f"{name}={value!r} is not a whole number of days from 0 to {MAX_RETENTION_DAYS}: "
+                          f"set it so (default {DEFAULTS[name]}), or unset it.")
+    return int(text)
+
+
+def check_settings(app) -> dict[str, int]:
+    """At start (create_app) and in `flask doctor`: every retention setting, validated."""
+    return {name: retention_days(name, app) for name in DEFAULTS}
+
+
+def _spent_launch_codes(cutoff: datetime, now: datetime):
+    """Expired before the cutoff, and no permit minted from the code can still be used: while one can, the
+    code must stay, since replaying it is what revokes that permit (even with a retention of 0 days)."""
+    usable = exists().where(Permit.id == LaunchCode.permit_id, Permit.expires_at > now, Permit.revoked_at.is_(None))
+    return and_(LaunchCode.expires_at < cutoff, ~usable)
 
 
 def prune(now: datetime | None = None) -> Pruned:
@@ -75,13 +97,13 @@ def prune(now: datetime | None = None) -> Pruned:
     outcome = Pruned()
     # A live credential always expires in the future, so "expired before the cutoff" covers consumed,
     # superseded and plain expired ones and never touches a working key, code or permit.
-    for name, model, column, cutoff in (
-        ("request_keys", RequestKey, RequestKey.expires_at, credentials_before),
-        ("launch_codes", LaunchCode, LaunchCode.expires_at, credentials_before),
-        ("permits", Permit, Permit.expires_at, credentials_before),
-        ("security_events", SecurityEvent, SecurityEvent.created_at, events_before),
+    for name, model, spent in (
+        ("request_keys", RequestKey, RequestKey.expires_at < credentials_before),
+        ("launch_codes", LaunchCode, _spent_launch_codes(credentials_before, now)),
+        ("permits", Permit, Permit.expires_at < credentials_before),
+        ("security_events", SecurityEvent, SecurityEvent.created_at < events_before),
     ):
-        outcome.rows[name] = _delete_before(model, column, cutoff)
+        outcome.rows[name] = _delete_where(model, spent)
         prometheus.PRUNED_ROWS.labels(name).inc(outcome.rows[name])
     for name, count in lifetime.prune(now).rows().items():  # expired unstarted runs, settled runs' data
         outcome.rows[name] = count
@@ -91,10 +113,10 @@ def prune(now: datetime | None = None) -> Pruned:
     return outcome
 
 
-def _delete_before(model, column, cutoff) -> int:
+def _delete_where(model, spent) -> int:
     removed = 0
     while True:
-        batch = select(model.id).where(column < cutoff).limit(BATCH).scalar_subquery()
+        batch = select(model.id).where(spent).limit(BATCH).scalar_subquery()
         result = db.session.execute(delete(model).where(model.id.in_(batch))
                                     .execution_options(synchronize_session=False))
         db.session.commit()

@@ -10,7 +10,7 @@ from functools import wraps
 
 from flask import g, make_response, request
 
-from .. import apidoc, clock, ratelimit, readonly
+from .. import apidoc, clock, json_input, ratelimit, readonly
 from ..errors import Forbidden, Invalid, Unauthorized
 from ..extensions import db
 from ..forge import tokens as forge_tokens
@@ -69,9 +69,9 @@ HINT_PATTERN = re.compile(r"[\x21-\x7e]{1,512}")  # printable ASCII, as resource
 
 
 def _hints() -> dict:
-    """cloudIdHint / siteUrlHint from the query string or the JSON body. The body was parsed (or refused
-    with 400 invalid_json) before any guard ran, by json_input; this reads the cached document."""
-    body = request.get_json(silent=True) if request.is_json else None
+    """cloudIdHint / siteUrlHint from the query string or the JSON body. Runs after the token verified; a
+    body that does not parse has no hints here and is refused by the route's own reading (json_input)."""
+    body = json_input.body_or_none()
     found = {}
     for name in HINT_NAMES:
         value = request.args.get(name)

@@ -131,9 +131,9 @@ def verify(token: str) -> ForgeIdentity:
 
 def _check_lifetime(claims: dict) -> None:
     """Forge's tokens live ~25 s; one claiming much longer was not minted the way Forge mints them."""
-    try:
-        lifetime = float(claims["exp"]) - float(claims["iat"])
-    except (TypeError, ValueError):
+    try:  # read as PyJWT read them when it checked exp and iat: int() of any JSON number, however large
+        lifetime = int(claims["exp"]) - int(claims["iat"])
+    except (TypeError, ValueError, OverflowError):
         raise _invalid(REFUSALS["malformed"])
     if lifetime > current_app.config["FORGE_MAX_TOKEN_LIFETIME_SECONDS"]:
         raise _invalid(REFUSALS["lifetime"])
@@ -146,7 +146,7 @@ def _unverified_header(token: str) -> dict:
     if BASE64URL.fullmatch(segment):
         try:
             header = json.loads(base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4)))
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: a few hundred `[` fit under the length limit
             header = None
         if isinstance(header, dict):
             return header
@@ -154,6 +154,24 @@ def _unverified_header(token: str) -> dict:
         return jwt.get_unverified_header(token)
     except jwt.PyJWTError:
         raise _invalid(REFUSALS["malformed"])
+
+
+# Identity texts that the backend stores, at most as long as their columns: a signed token whose text would not
+# fit, or holds what PostgreSQL cannot store (NUL, a lone surrogate), is refused here rather than failing (500)
+# in the database after the signature verified.
+STORED_TEXT_LIMITS = {"principal": 255, "context.cloudId": 255, "app.license.capabilitySet": 64,
+                      "app.environment.type": 64}
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def _stored_text(value, claim: str) -> str | None:
+    """The claim when it is a string (other types are ignored, as before), refused when it cannot be stored."""
+    if not isinstance(value, str):
+        return None
+    if len(value) > STORED_TEXT_LIMITS[claim] or _UNSTORABLE.search(value):
+        raise _invalid(f"The Forge token's {claim} is not a storable text of at most "
+                       f"{STORED_TEXT_LIMITS[claim]} characters.")
+    return value
 
 
 def identity_from_claims(claims: dict) -> ForgeIdentity:
@@ -164,20 +182,21 @@ def identity_from_claims(claims: dict) -> ForgeIdentity:
     if not isinstance(installation_id, str) or not INSTALLATION_ARI.fullmatch(installation_id):
         raise _invalid("The Forge token carries no valid app.installationId.")
     context = claims.get("context") if isinstance(claims.get("context"), dict) else {}
-    site_cloud_id = context.get("cloudId") if isinstance(context.get("cloudId"), str) else None
+    site_cloud_id = _stored_text(context.get("cloudId"), "context.cloudId")
     if not site_cloud_id and isinstance(app.get("apiBaseUrl"), str):
         match = API_BASE_CLOUD_ID.search(app["apiBaseUrl"])
         site_cloud_id = match.group(1) if match else None
-    principal = claims.get("principal") if isinstance(claims.get("principal"), str) else None
+    principal = _stored_text(claims.get("principal"), "principal")
     license_claim = app.get("license") if isinstance(app.get("license"), dict) else None
     environment = app.get("environment") if isinstance(app.get("environment"), dict) else {}
-    environment_type = environment.get("type") if isinstance(environment.get("type"), str) else None
+    environment_type = _stored_text(environment.get("type"), "app.environment.type")
     return ForgeIdentity(
         installation_id=installation_id,
         site_cloud_id=site_cloud_id,
         principal=principal,
         license_active=bool(license_claim and license_claim.get("isActive") is True),
-        capability_set=(license_claim or {}).get("capabilitySet") if license_claim else None,
+        capability_set=_stored_text(license_claim.get("capabilitySet"), "app.license.capabilitySet")
+        if license_claim else None,
         dev_mode=environment_type is not None and environment_type != "PRODUCTION",
         environment_type=environment_type,
         jti=str(claims["jti"]),

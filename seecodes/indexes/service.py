@@ -18,8 +18,12 @@ MAX_ITEMS = 5000
 # query's answer is bounded in total, because one stored entry is copied into the answer once per path
 # that matches it (a hash shared by many paths multiplies it).
 MAX_ENTRY_CHARS = 32_000
+# The answer budget is in bytes as sent: Flask's JSON is ASCII, every other character escaped (6 bytes, 12 for
+# one outside the BMP such as an emoji), so its characters are its bytes. Counting the stored characters
+# instead let 420 emoji entries answer 91 MB under an 8,000,000 cap.
 MAX_ANSWER_CHARS = 8_000_000
-ENTRY_OVERHEAD_CHARS = 200  # keys, hash, updatedAt and punctuation of one match in the JSON answer
+ENTRY_OVERHEAD_CHARS = 240  # keys, the 64-digit hash, a 20-digit updatedAt and punctuation of one match (224 measured)
+_ANSWER_JSON = json.JSONEncoder(ensure_ascii=True, separators=(",", ":"))  # as Flask's provider writes it
 ENTRY_COLUMNS = ("hash", "updated_at_ms", "short", "detailed", "important_symbols", "dependencies", "exports")
 _ENTRY_SELECT = (ProjectIndexEntry.path, ProjectIndexEntry.hash, ProjectIndexEntry.updated_at_ms,
                  ProjectIndexEntry.short, ProjectIndexEntry.detailed, ProjectIndexEntry.important_symbols,
@@ -52,18 +56,30 @@ def entry_chars(entry) -> int:
     return total
 
 
+def answer_bytes(value) -> int:
+    """Bytes of a value in the JSON answer (strings with their quotes and escapes)."""
+    return len(_ANSWER_JSON.encode(value))
+
+
+def match_bytes(row, paths: list[str]) -> int:
+    """An upper bound of the bytes the row answers under these requested paths: each path is a key of the
+    answer, and each copy repeats the entry's text and the row's path (hashMatchedPath)."""
+    text = answer_bytes([row.short, row.detailed, row.important_symbols, row.dependencies, row.exports])
+    return len(paths) * (text + ENTRY_OVERHEAD_CHARS + answer_bytes(row.path)) + sum(map(answer_bytes, paths))
+
+
 class _Budget:
-    """Counts the answer as it is built and stops the query as soon as it passes the budget."""
+    """Counts the answer's bytes as it is built and stops the query as soon as it passes the budget."""
 
     def __init__(self):
         self.limit = current_app.config.get("SEECODES_INDEX_ANSWER_MAX_CHARS", MAX_ANSWER_CHARS)
         self.used = 0
 
-    def spend(self, row, copies: int, paths_chars: int) -> None:
-        self.used += copies * (entry_chars(row) + ENTRY_OVERHEAD_CHARS + len(row.path)) + paths_chars
+    def spend(self, row, paths: list[str]) -> None:
+        self.used += match_bytes(row, paths)
         if self.used > self.limit:
             raise AnswerTooLarge(
-                f"The matched entries exceed this server's answer budget of {self.limit:,} characters; "
+                f"The matched entries exceed this server's answer budget of {self.limit:,} bytes of JSON; "
                 "split items into smaller queries.", maxAnswerChars=self.limit)
 
 
@@ -110,7 +126,7 @@ def query(installation_pk: int, project_id: str, items: list[tuple[str, str]]) -
     for chunk in sql.chunks(paths):
         for row in db.session.execute(select(*_ENTRY_SELECT).where(scope, ProjectIndexEntry.path.in_(chunk))):
             if row.hash == wanted[row.path]:
-                budget.spend(row, 1, len(row.path))
+                budget.spend(row, [row.path])
                 matches[row.path] = {"pathMatched": True, "hashMatchedPath": row.path, "entry": _entry_document(row)}
     by_hash: dict[str, list[str]] = {}
     for path, digest in wanted.items():
@@ -125,7 +141,7 @@ def query(installation_pk: int, project_id: str, items: list[tuple[str, str]]) -
         rows = db.session.execute(select(*_ENTRY_SELECT).join(
             first, and_(ProjectIndexEntry.hash == first.c.hash, ProjectIndexEntry.path == first.c.path)).where(scope))
         for row in rows:
-            budget.spend(row, len(by_hash[row.hash]), sum(len(path) for path in by_hash[row.hash]))
+            budget.spend(row, by_hash[row.hash])
             entry = _entry_document(row)
             for path in by_hash[row.hash]:
                 matches[path] = {"pathMatched": False, "hashMatchedPath": row.path, "entry": entry}

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 import requests
 
-from .. import prometheus
+from .. import logs, prometheus
 from . import offline, rules
 
 SYSTEM_PROMPT = ("You are SeeCodes, an assistant for a developer working on a Jira task. The user's files follow, "
@@ -84,7 +84,11 @@ class OpenAIProvider:
         self.max_tokens = config.get("maxOutputTokens")
 
     def describe(self) -> str:
-        return f"openai-compatible {self.base_url} model {self.model!r}"
+        """For the run's log, which the tenant reads: the provider's URL is the operator's business."""
+        return f"openai-compatible model {self.model!r}"
+
+    def describe_for_operator(self) -> str:
+        return f"openai-compatible {logs.mask_url_credentials(self.base_url)} model {self.model!r}"
 
     def _headers(self) -> dict:
         headers = {"Content-Type": "application/json", "Accept": "application/json"}

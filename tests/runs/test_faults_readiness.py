@@ -10,9 +10,13 @@ from seecodes.runs import dispatch
 from .conftest import WorkerProcess, production_overrides
 from .faults import free_port, wait_for
 
+OPERATOR_TOKEN = "readiness-operator-token-0123456789"
+
 
 def ready(client):
-    answer = client.get("/readyz")
+    """The operator's view (the metrics token): anonymous callers get status and reason codes only."""
+    client.application.config["SEECODES_METRICS_TOKEN"] = OPERATOR_TOKEN
+    answer = client.get("/readyz", headers={"Authorization": f"Bearer {OPERATOR_TOKEN}"})
     return answer.status_code, answer.get_json()
 
 
@@ -49,7 +53,8 @@ class TestProduction:
         assert status == 503 and document["error"] == "not_ready"
         assert "No live worker serves the queue 'runs-readiness'" in document["detail"]
         assert "make worker" in document["detail"]
-        assert document["checks"]["workers"] == {"ok": False, "live": 0, "detail": document["detail"]}
+        assert document["checks"]["workers"] == {"ok": False, "live": 0, "detail": document["detail"],
+                                                 "reason": "no_live_worker"}
         assert all(document["checks"][name]["ok"] for name in ("database", "redis", "storage", "queue"))
 
     def test_a_registered_worker_that_stopped_heartbeating_counts_for_neither_readyz_nor_doctor_nor_metrics(self, app, client,
@@ -63,7 +68,7 @@ class TestProduction:
         stale.register_birth()  # registered, as a worker that was SIGKILLed leaves itself
         redis_db.hset(stale.key, "last_heartbeat", utcformat(clock.now() - timedelta(minutes=10)))
         try:
-            assert ready(client)[1]["checks"]["workers"] == {"ok": False, "live": 0,
+            assert ready(client)[1]["checks"]["workers"] == {"ok": False, "live": 0, "reason": "no_live_worker",
                                                              "detail": ready(client)[1]["detail"]}
             rows = {row.name: row for row in doctor.run_checks(app)}
             assert rows["workers"].status == doctor.WARN and "make worker" in rows["workers"].fix

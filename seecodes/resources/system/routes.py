@@ -37,13 +37,12 @@ operations = Blueprint("operations", __name__)
 @operations.get("/readyz")
 def ready():
     """Readiness: database, Redis (when configured), object storage, at least one live worker (when a queue is
-    configured) and the age of the oldest queued run; 503 `not_ready` with the reasons and every check."""
-    checks = readiness.run_all()
-    documents = {check.name: check.document() for check in checks}
-    failed = [check.detail for check in checks if not check.ok]
-    if failed:
-        raise Unavailable(" ".join(failed), code="not_ready", checks=documents)
-    return jsonify({"ok": True, "checks": documents})
+    configured) and the age of the oldest queued run; 503 `not_ready` with reason codes (and, with the metrics
+    token, the details of every check)."""
+    answer = readiness.report(readiness.run_all(), detailed=readiness.operator_asking())
+    if not answer.ok:
+        raise Unavailable(answer.detail, code="not_ready", **answer.fields)
+    return jsonify({"ok": True, **answer.fields})
 
 
 def document_spec_route(app, api) -> None:
