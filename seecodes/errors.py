@@ -37,6 +37,10 @@ ERROR_CODES = frozenset(HTTP_CODES.values()) | {
     "run_already_started", "run_not_found", "run_not_succeeded", "storage_unavailable", "storage_url_expired",
     "storage_url_invalid", "telemetry_disabled", "tenant_mismatch", "upload_too_large", "uploads_incomplete",
     "user_mismatch",
+    # run data lifetime, run control, full disks, installation lifecycle
+    "too_many_open_runs", "run_expired", "run_data_removed", "run_already_settled", "range_not_satisfiable",
+    "idempotency_key_invalid", "idempotency_key_reused", "idempotency_key_in_use", "insufficient_storage",
+    "installation_uninstalled", "request_key_revoked", "launch_code_revoked", "forge_event_token_required",
 }
 
 

@@ -142,8 +142,8 @@ def _read_chunked_body() -> None:
     request._cached_data = b"".join(parts)
 
 
-# What check_request refuses with, on every route (NUL or a lone surrogate in a path or query parameter): the
-# OpenAPI document lists it on every operation.
+# What check_request refuses with (NUL or a lone surrogate in a path parameter): the OpenAPI document lists it on
+# every operation with a path parameter.
 CHECK_REQUEST_ERRORS = {422: ["validation_failed"]}
 
 

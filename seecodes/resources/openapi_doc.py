@@ -259,10 +259,12 @@ def _declared_errors(path: str, item: dict, operation: dict) -> dict[int, list[s
             if not codes:
                 raise ValueError(f"{path}: {status} is documented but no decorator declares its error codes")
             declared[int(status)] = list(codes)
-    for status, codes in CHECK_REQUEST_ERRORS.items():  # the app-wide check of every request's text
-        declared.setdefault(status, [])
-        declared[status] += [c for c in codes if c not in declared[status]]
-    names = {p.get("name") for p in item.get("parameters", []) + operation.get("parameters", [])}
+    parameters = item.get("parameters", []) + operation.get("parameters", [])
+    if any(p.get("in") == "path" for p in parameters):  # the app-wide check of path parameters' text
+        for status, codes in CHECK_REQUEST_ERRORS.items():
+            declared.setdefault(status, [])
+            declared[status] += [c for c in codes if c not in declared[status]]
+    names = {p.get("name") for p in parameters}
     for name, errors in ROUTER_ERRORS.items():
         if name in names:
             for status, codes in errors.items():
