@@ -143,7 +143,10 @@ FILL = {
         "created_at) SELECT :pk, 'task_run', :project, 'OLD-' || (i % 1000), 'run_old_' || i, '557058:old', 5, "
         "timestamp '2025-01-01' + i * interval '1 second' FROM generate_series(:low, :high - 1) AS i"),
 }
-ANALYZE = "ANALYZE activity_snapshots, request_keys, launch_codes, permits, project_index_entries, usage_rows"
+# VACUUM as well as ANALYZE, as autovacuum would on a live database: on freshly written rows the first
+# reads set hint bits (writes) and index-only scans visit the heap, which made 1,000,000 entries look 4.8x
+# slower than 100,000 to index queries and upserts (1.0-1.3x after it).
+VACUUM = "VACUUM ANALYZE activity_snapshots, request_keys, launch_codes, permits, project_index_entries, usage_rows"
 
 
 def _fill(engine, pk: int, low: int, high: int) -> float:
@@ -157,7 +160,7 @@ def _fill(engine, pk: int, low: int, high: int) -> float:
                 connection.execute(text(statement), {"pk": pk, "project": PROJECT, "principal": PRINCIPAL,
                                                      "low": low, "high": high})
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-        connection.execute(text(ANALYZE))
+        connection.execute(text(VACUUM))
     return time.perf_counter() - started
 
 
