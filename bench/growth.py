@@ -1,8 +1,8 @@
 """Growth: each hot route's cost as an installation's data grows, on PostgreSQL, in one run.
 
 Each family is measured at three sizes of the table behind it (rows made with bulk SQL, generate_series, in
-the bench database; each size adds rows to the previous one) and reported as the ratio of its cost at the
-largest size to its cost at the smallest, against its target:
+the bench database; each size adds rows to the previous one, then VACUUM ANALYZE) and reported as the ratio
+of its cost at the largest size to its cost at the smallest, against its target:
 - team competition (GET /v1/jira/team-competition, one month holding N snapshots over N / 2.4 tasks) vs the
   bare SQL that computes the same answer (the per-task aggregate with totals and median, and the newest
   items), <= 3x at the largest size; and the peak Python memory of serving it (tracemalloc), flat with size;
