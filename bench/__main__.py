@@ -4,7 +4,7 @@ import importlib
 import json
 import sys
 
-MODULES = ["bench.http", "bench.polling", "bench.indexes", "bench.runs"]
+MODULES = ["bench.http", "bench.polling", "bench.indexes", "bench.runs", "bench.growth"]
 
 
 def main(argv=None) -> int:

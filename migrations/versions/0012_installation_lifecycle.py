@@ -1,7 +1,7 @@
 """installation lifecycle: uninstalled installations and revoked launch codes and request keys
 
 Revision ID: 0012
-Revises: 0010
+Revises: 0011
 Create Date: 2026-12-01
 
 POST /v1/forge/events and `flask credentials revoke` mark credentials revoked before they expire: permits
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0012'
-down_revision = '0010'
+down_revision = '0011'
 branch_labels = None
 depends_on = None
 

@@ -13,6 +13,8 @@ class ActivitySnapshot(db.Model):
         # The team-competition board scans an installation (optionally one project) by time.
         db.Index("ix_activity_snapshots_installation_ended", "installation_pk", "window_ended_at"),
         db.Index("ix_activity_snapshots_project_ended", "installation_pk", "project_id", "window_ended_at"),
+        # The board's run fallback: does this run's task have a snapshot in range? (migration 0011)
+        db.Index("ix_activity_snapshots_task_ended", "installation_pk", "project_id", "task_id", "window_ended_at"),
     )
 
     id = db.Column(BigIntPK, primary_key=True, autoincrement=True)

@@ -8,6 +8,8 @@ class UsageRow(db.Model):
     __table_args__ = (
         db.UniqueConstraint("run_id", "type", name="uq_usage_rows_run_type"),
         db.Index("ix_usage_rows_installation_created", "installation_pk", "created_at"),
+        # GET /v1/jira/usage: an installation's newest rows by id, keyset-paged (migration 0011).
+        db.Index("ix_usage_rows_installation_id", "installation_pk", "id"),
     )
 
     id = db.Column(BigIntPK, primary_key=True, autoincrement=True)

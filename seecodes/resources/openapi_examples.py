@@ -75,6 +75,7 @@ TEAM_COMPETITION = {
                        "snapshotCount": 1, "runCount": 0, "activeMinutes": 7.0, "linesChanged": 39,
                        "firstActivityAt": "2026-04-04T10:00:00.000000Z",
                        "lastActivityAt": "2026-04-04T10:15:00.000000Z", "contributors": [USER]}],
+    "taskSummariesTruncated": False, "totalTaskSummaries": 1,
     "monthBaseline": {"month": "2026-04", "taskCount": 18, "medianEffortUnits": 72},
     "formula": {"version": "v1", "weights": {"activeMinute": 1.8, "locChanged": 0.18, "changedFile": 3,
                                              "architectureBonus": 24, "logicBonus": 14, "specificationUiBonus": 10}},

@@ -91,3 +91,40 @@ def test_body_naming_another_task_is_forbidden(client, auth, app, change):
 
 def test_snapshot_without_permit_is_unauthorized(client):
     assert_envelope(client.post(URL, json=SNAPSHOT_EXAMPLE), 401, "credential_missing")
+
+
+def test_a_day_long_window_still_covers_a_window_at_its_end(client, auth):
+    day = {"windowStartedAt": "2026-04-04T00:00:00Z", "windowEndedAt": "2026-04-05T00:00:00Z", "logicChange": True}
+    late = {"windowStartedAt": "2026-04-04T23:45:00Z", "windowEndedAt": "2026-04-05T00:00:00Z", "logicChange": True}
+    assert client.post(URL, json=day, headers=auth).get_json()["effortUnits"] == 14
+    assert client.post(URL, json=late, headers=auth).get_json()["effortUnits"] == 0
+
+
+def test_the_overlap_read_is_bounded_by_the_longest_window_the_schema_accepts():
+    from seecodes.activity import service
+    from seecodes.resources.tasks import schemas_activity
+
+    assert service.MAX_WINDOW == schemas_activity.MAX_WINDOW
+
+
+@pytest.mark.backends("sqlite")
+def test_the_overlap_read_is_an_index_range_on_both_window_bounds(app):
+    from datetime import datetime
+
+    from seecodes.activity import service
+
+    key = {"installation_pk": 1, "project_id": "AUTH", "task_id": "AUTH-1", "user_account_id": "u"}
+    captured = []
+    with app.app_context():
+        from sqlalchemy import event
+
+        @event.listens_for(db.engine, "before_cursor_execute")
+        def capture(conn, cursor, statement, parameters, context, executemany):
+            captured.append((statement, parameters))
+
+        service._earlier_windows(key, datetime(2026, 4, 4, 10), datetime(2026, 4, 4, 10, 15))
+        event.remove(db.engine, "before_cursor_execute", capture)
+        statement, parameters = captured[-1]
+        plan = " ".join(str(row[-1]) for row in db.session.connection().exec_driver_sql(
+            f"EXPLAIN QUERY PLAN {statement}", tuple(parameters)))
+    assert "USING COVERING INDEX" in plan and "window_started_at>? AND window_started_at<?" in plan, plan

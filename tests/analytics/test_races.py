@@ -1,4 +1,6 @@
 """Analytics writes under real concurrency: identical snapshots, index upserts of the same paths, progress saves."""
+from datetime import datetime, timedelta
+
 import pytest
 import requests
 
@@ -80,3 +82,25 @@ def test_parallel_progress_saves_leave_one_whole_document(app, base, permit):
         saved.pop("updatedAt")
         assert saved in documents, f"round {round_number}: a mix of two saves: {saved}"
         assert _count(app, TaskProgress) == 1
+
+
+SNAPSHOT_RACERS = 16
+
+
+@pytest.mark.parametrize("app_overrides", [pool_for(SNAPSHOT_RACERS)])
+def test_parallel_overlapping_windows_count_their_union_once(app, base, permit):
+    """16 windows of 15 minutes, 1 s apart, posted at once: together they cover 15 min 15 s, so they may
+    score at most what one full window scores plus rounding (32 + 1), exactly as when sent in turn."""
+    def post(index):
+        started = datetime(2026, 4, 4, 10, 0, index)
+        body = {"windowStartedAt": f"{started.isoformat()}Z",
+                "windowEndedAt": f"{(started + timedelta(minutes=15)).isoformat()}Z",
+                "humanActiveMs": 600_000, "logicChange": True}  # 18 + 14 = 32 units for a whole window
+        return requests.post(f"{base}/v1/tasks/activity-snapshot", json=body, headers=bearer(permit), timeout=60)
+
+    results = race(SNAPSHOT_RACERS, post)
+    assert raced_statuses(results) == [200] * SNAPSHOT_RACERS
+    assert all(result.json()["stored"] for result in results)
+    with app.app_context():
+        total = db.session.query(db.func.sum(ActivitySnapshot.effort_units)).scalar()
+    assert 32 <= total <= 33, f"overlapping windows counted {total} units"

@@ -72,7 +72,8 @@ class TeamCompetitionQuerySchema(HintsSchema):
     startDate = ma.fields.Date(allow_none=True, validate=DATE_RANGE,
                                metadata={"description": "ISO date (UTC), inclusive", "example": "2026-04-01"})
     endDate = ma.fields.Date(allow_none=True, validate=DATE_RANGE,
-                             metadata={"description": "ISO date (UTC), inclusive", "example": "2026-04-30"})
+                             metadata={"description": "ISO date (UTC), inclusive; at most 366 days after "
+                                                      "startDate (422 beyond)", "example": "2026-04-30"})
 
 
 class CompetitionItemSchema(Schema):
@@ -151,7 +152,14 @@ class TeamCompetitionSchema(Schema):
     itemsTruncated = ma.fields.Boolean(required=True, metadata={
         "description": "true when older items of the range were left out; narrow the range or projectId"})
     totalItems = ma.fields.Integer(required=True, metadata={"description": "Items in the range, answered or not"})
-    taskSummaries = ma.fields.List(ma.fields.Nested(TaskSummarySchema), required=True)
+    taskSummaries = ma.fields.List(ma.fields.Nested(TaskSummarySchema), required=True, metadata={
+        "description": "Highest effort first (then projectId, taskId); at most 2,000 tasks of the range "
+                       "(see taskSummariesTruncated)", "maxItems": 2000})
+    taskSummariesTruncated = ma.fields.Boolean(required=True, metadata={
+        "description": "true when tasks of lower effort were left out of taskSummaries; monthBaseline and "
+                       "sourceSummary still count them"})
+    totalTaskSummaries = ma.fields.Integer(required=True, metadata={
+        "description": "Tasks in the range, answered in taskSummaries or not"})
     monthBaseline = ma.fields.Nested(MonthBaselineSchema, required=True)
     formula = ma.fields.Nested(FormulaSchema, required=True)
     sourceSummary = ma.fields.Nested(SourceSummarySchema, required=True)
