@@ -100,9 +100,9 @@ def register_request_ids(app: Flask) -> None:
 
 
 def register_metrics(app: Flask) -> None:
-    from . import prometheus
+    from . import metrics_endpoint
 
-    prometheus.register(app)
+    metrics_endpoint.register(app)
 
 
 def register_extensions(app: Flask) -> None:

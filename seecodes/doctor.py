@@ -9,6 +9,7 @@ from urllib.parse import urlparse
 
 from sqlalchemy import text
 
+from . import settings
 from .extensions import db
 from .logs import mask_url_credentials
 
@@ -215,7 +216,7 @@ def _call_provider(name: str, model_id: str, config: dict) -> Result:
 
 
 def check_metrics(app) -> list[Result]:
-    token = app.config.get("SEECODES_METRICS_TOKEN") or os.environ.get("SEECODES_METRICS_TOKEN")
+    token = settings.metrics_token(app)
     if token:
         return [Result("metrics", PASS, "GET /metrics enabled (bearer token)")]
     return [Result("metrics", WARN if _production(app) else PASS, "GET /metrics disabled (404)",

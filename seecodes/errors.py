@@ -4,6 +4,8 @@ import logging
 from flask import jsonify
 from werkzeug.exceptions import HTTPException
 
+from . import prometheus, request_ids
+
 log = logging.getLogger(__name__)
 
 HTTP_CODES = {
@@ -109,8 +111,6 @@ class Unavailable(DomainError):
 
 
 def envelope(status: int, code: str, detail: str, errors=None, **extra):
-    from . import prometheus, request_ids
-
     body = {"ok": False, "error": code, "detail": detail}
     if errors is not None:
         body["errors"] = errors

@@ -7,11 +7,11 @@ from pathlib import Path
 from flask import current_app, request
 from sqlalchemy import func, select, text
 
-from . import clock, ids, storage
+from . import clock, ids, settings, storage
 from .extensions import db
 from .queueing import redis_connection
 from .runs.models import QUEUED, Run
-from .runs.settings import setting
+from .settings import setting
 
 
 @dataclass
@@ -38,7 +38,7 @@ class Report:
 
 def operator_asking() -> bool:
     """The request carries the metrics bearer token (SEECODES_METRICS_TOKEN), so it may read the details."""
-    token = current_app.config.get("SEECODES_METRICS_TOKEN") or os.environ.get("SEECODES_METRICS_TOKEN")
+    token = settings.metrics_token()
     scheme, _, presented = request.headers.get("Authorization", "").partition(" ")
     return bool(token) and scheme.lower() == "bearer" and ids.same(presented.strip(), token)
 

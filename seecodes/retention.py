@@ -1,15 +1,13 @@
 """Data retention: `prune(now)` removes spent credentials, old security events and run data past its lifetime
 (seecodes/runs/lifetime.py) (periodic task, CLI)."""
 import logging
-import os
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from flask import current_app, has_app_context
 from sqlalchemy import and_, delete, exists, select
 
-from . import clock, prometheus
+from . import clock, prometheus, settings
 from .config import ConfigError
 from .audit.models import SecurityEvent
 from .extensions import db
@@ -20,13 +18,9 @@ from .runs import lifetime
 
 log = logging.getLogger(__name__)
 
-DEFAULT_PRUNE_INTERVAL_SECONDS = 3600
-DEFAULTS = {
-    # Spent credentials (consumed, superseded or expired request keys; expired launch codes and permits) are
-    # kept this long after they expire, so a replay is still recognised as one and an audit can read them.
-    "SEECODES_CREDENTIAL_RETENTION_DAYS": 7,
-    "SEECODES_SECURITY_EVENT_RETENTION_DAYS": 90,
-}
+# The retention settings (their defaults are in seecodes.settings): spent credentials are kept this long after
+# they expire, so a replay is still recognised as one and an audit can read them.
+RETENTION_SETTINGS = ("SEECODES_CREDENTIAL_RETENTION_DAYS", "SEECODES_SECURITY_EVENT_RETENTION_DAYS")
 MAX_RETENTION_DAYS = 36_500  # a century: anything longer is a typo, not a policy
 _WHOLE_DAYS = re.compile(r"\d{1,6}")
 BATCH = 5000  # rows per DELETE, so one pass never holds long locks on a big backlog
@@ -54,31 +48,23 @@ class Pruned:
 
 def prune_interval(app=None) -> float:
     """Seconds between the scheduler's pruning passes (SEECODES_PRUNE_INTERVAL_SECONDS, default an hour)."""
-    app = app or (current_app if has_app_context() else None)
-    value = app.config.get("SEECODES_PRUNE_INTERVAL_SECONDS") if app is not None else None
-    if value is None:
-        value = os.environ.get("SEECODES_PRUNE_INTERVAL_SECONDS") or DEFAULT_PRUNE_INTERVAL_SECONDS
-    return float(value)
+    return float(settings.raw("SEECODES_PRUNE_INTERVAL_SECONDS", app))
 
 
 def retention_days(name: str, app=None) -> int:
     """Whole days, 0 to MAX_RETENTION_DAYS; anything else is a ConfigError (a negative value once made the
     cutoff lie in the future, and pruning deleted every live request key and permit)."""
-    app = app or (current_app if has_app_context() else None)
-    value = app.config.get(name) if app is not None else None
-    if value is None:
-        raw = os.environ.get(name)
-        value = raw if raw not in (None, "") else DEFAULTS[name]
+    value = settings.raw(name, app)
     text = str(value).strip()
     if isinstance(value, bool) or not _WHOLE_DAYS.fullmatch(text) or int(text) > MAX_RETENTION_DAYS:
         raise ConfigError(f"{name}={value!r} is not a whole number of days from 0 to {MAX_RETENTION_DAYS}: "
-                          f"set it so (default {DEFAULTS[name]}), or unset it.")
+                          f"set it so (default {settings.DEFAULTS[name]}), or unset it.")
     return int(text)
 
 
 def check_settings(app) -> dict[str, int]:
     """At start (create_app) and in `flask doctor`: every retention setting, validated."""
-    return {name: retention_days(name, app) for name in DEFAULTS}
+    return {name: retention_days(name, app) for name in RETENTION_SETTINGS}
 
 
 def _spent_launch_codes(cutoff: datetime, now: datetime):

@@ -21,6 +21,7 @@ from flask import Flask
 from sqlalchemy import text
 
 from .extensions import db
+from .settings import setting
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +43,6 @@ def _reap():
 
 
 def _reap_interval(app) -> float:
-    from .runs.settings import setting
 
     return setting("SEECODES_REAP_INTERVAL_SECONDS", app)
 

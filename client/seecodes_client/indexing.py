@@ -7,10 +7,16 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Mapping, Protocol
 
-if TYPE_CHECKING:
-    from .tasks import TaskClient
+
+class IndexRoutes(Protocol):
+    """What sync needs of a client (TaskClient has it): the two project-index routes."""
+
+    def index_query(self, items: Iterable[tuple[str, str]]) -> dict: ...
+
+    def index_upsert(self, entries: Mapping[str, Mapping[str, Any]], delete_paths: Iterable[str] = ()) -> dict: ...
+
 
 # Folders that are tooling, not project content.
 DEFAULT_EXCLUDES = (".git", ".hg", ".svn", ".venv", "venv", "node_modules", "__pycache__", ".mypy_cache",
@@ -102,7 +108,7 @@ def first_line_summary(relative: str, path: Path) -> dict:
     return {"short": line[:200] or f"{path.stat().st_size} bytes"}
 
 
-def sync(client: "TaskClient", root: str | Path, *, exclude: Iterable[str] = (),
+def sync(client: IndexRoutes, root: str | Path, *, exclude: Iterable[str] = (),
          summarize: Summarizer | None = None, previous_paths: Iterable[str] = ()) -> SyncReport:
     """Bring the permit's project index in line with ``root``.
 

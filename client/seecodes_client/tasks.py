@@ -15,6 +15,7 @@ from typing import Any, Callable, Iterable, Iterator, Mapping
 import requests
 
 from . import errors
+from .indexing import SyncReport, sync
 from .launch import DEFAULT_LEDGER, CodeLedger, parse_launch_url
 from .transport import (CHUNK_BYTES, DEFAULT_TIMEOUT, PublicRoutes, Transport, error_from, is_lost_answer,
                         path_segment)
@@ -453,10 +454,8 @@ class TaskClient(PublicRoutes):
             send({"entries": {}, "deletePaths": deletes[start:start + MAX_INDEX_ITEMS]})
         return totals
 
-    def sync_index(self, root: str | Path, **kwargs) -> "SyncReport":
+    def sync_index(self, root: str | Path, **kwargs) -> SyncReport:
         """Hash a folder, reuse what the project index already has, upsert the rest; see ``indexing.sync``."""
-        from .indexing import sync
-
         return sync(self, root, **kwargs)
 
 
@@ -546,7 +545,6 @@ def _bound_permit(answer: Mapping[str, Any], project_id: str, task_id: str, base
     return Permit.from_answer(answer)
 
 
-from .indexing import SyncReport  # noqa: E402  (re-exported for the type hint above)
 
 
 def _read_inputs(files: Mapping[str, bytes] | Iterable[str | Path]) -> dict[str, bytes]:

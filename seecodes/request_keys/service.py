@@ -4,7 +4,6 @@ Consumption is one conditional UPDATE (``WHERE consumed_at IS NULL ...``): under
 database lets exactly one transaction match the row, the others see it consumed and lose.
 """
 import hashlib
-import os
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -17,13 +16,13 @@ from ..audit import service as audit
 from ..errors import Conflict, Unauthorized
 from ..extensions import db
 from ..installations.models import Installation
+from ..settings import setting
 from .models import RequestKey
 
 PREFIX = "sc_jira_req_"
 # Chains started without a sessionId get a generated id; "~" is outside the sessionId alphabet, so a
 # generated chain can never be resumed (or collided with) by a client-chosen sessionId.
 GENERATED_CHAIN_PREFIX = "~"
-DEFAULT_MAX_CHAINS = 32
 
 
 @dataclass(frozen=True)
@@ -45,11 +44,8 @@ def chain_for(installation_pk: int, principal: str, session_id: str | None) -> C
 
 
 def max_chains() -> int:
-    """Live chains kept per (installation, principal): app config, then the environment, then 32."""
-    value = current_app.config.get("SEECODES_REQUEST_KEY_MAX_CHAINS")
-    if value is None:
-        value = os.environ.get("SEECODES_REQUEST_KEY_MAX_CHAINS") or DEFAULT_MAX_CHAINS
-    return max(1, int(value))
+    """Live chains kept per (installation, principal) (settings: SEECODES_REQUEST_KEY_MAX_CHAINS)."""
+    return max(1, setting("SEECODES_REQUEST_KEY_MAX_CHAINS"))
 
 
 def _ttl() -> timedelta:

@@ -17,7 +17,7 @@ def _run_id_schema(_converter) -> dict:
 
 def register(app, api):
     from . import instances, models, openapi_doc, security, system, tasks, telemetry
-    from ..storage.routes import blp as storage_blp
+    from .storage_urls import blp as storage_blp
 
     app.url_map.converters["run_id"] = RunIdConverter
     api.flask_plugin.register_converter(RunIdConverter, _run_id_schema)  # per app: api.spec is rebuilt by init_app

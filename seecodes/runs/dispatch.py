@@ -15,7 +15,7 @@ from .. import request_ids
 from ..errors import Unavailable
 from ..extensions import db
 from ..queueing import redis_connection
-from .settings import setting
+from ..settings import setting
 
 log = logging.getLogger(__name__)
 

@@ -23,7 +23,7 @@ from ..extensions import db
 from ..storage import keys
 from . import dispatch, providers, recorder, rules, state
 from .models import IN_PROCESS, INITIALIZED, PROCESSING_REMOTE, QUEUED, SUCCEEDED, Run
-from .settings import setting
+from ..settings import setting
 
 log = logging.getLogger(__name__)
 

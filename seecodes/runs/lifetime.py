@@ -16,7 +16,7 @@ from ..extensions import db
 from ..storage import keys
 from . import state
 from .models import FAILED, FINAL_STATUSES, INITIALIZED
-from .settings import setting
+from ..settings import setting
 
 log = logging.getLogger(__name__)
 

@@ -21,7 +21,7 @@ from ..extensions import db
 from ..queueing import redis_connection
 from . import dispatch, state
 from .models import ACTIVE_STATUSES, QUEUED, Run
-from .settings import setting
+from ..settings import setting
 
 log = logging.getLogger(__name__)
 

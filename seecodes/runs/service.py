@@ -17,7 +17,7 @@ from ..permits.service import Binding
 from ..storage import keys
 from . import dispatch, lifetime, rules, state
 from .models import ACTIVE_STATUSES, CANCELLABLE_STATUSES, CANCELLED, INITIALIZED, QUEUED, SUCCEEDED, Run
-from .settings import setting
+from ..settings import setting
 
 RUN_ID = re.compile(r"^run_[0-9a-f]{24}$")
 

@@ -10,6 +10,7 @@ from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 from ..errors import DomainError, Forbidden, NotFound, Unavailable
+from ..settings import setting
 from . import ObjectChanged, ObjectVersion
 
 SALT = "seecodes.storage-url.v1"
@@ -32,7 +33,6 @@ def _serializer(app) -> URLSafeTimedSerializer:
 
 def verify_token(token: str, key: str, operation: str, app=None) -> None:
     """403 unless the token was signed by this app for exactly this key and operation, and is not expired."""
-    from ..runs.settings import setting
 
     app = app or current_app
     try:

@@ -10,6 +10,7 @@ from botocore.exceptions import (BotoCoreError, ClientError, EndpointConnectionE
                                  PartialCredentialsError)
 
 from ..errors import NotFound, Unavailable
+from ..settings import setting
 from . import ObjectChanged, ObjectVersion
 
 _clients: dict = {}
@@ -56,7 +57,6 @@ class S3Storage:
 
     @classmethod
     def from_config(cls, app) -> "S3Storage":
-        from ..runs.settings import setting
 
         return cls(app.config["S3_BUCKET"], app.config.get("S3_ENDPOINT_URL"),
                    setting("SEECODES_STORAGE_URL_TTL_SECONDS", app), setting("SEECODES_MAX_UPLOAD_BYTES", app))

@@ -2,7 +2,7 @@
 import configparser
 from pathlib import Path
 
-from seecodes.runs.settings import DEFAULTS
+from seecodes.settings import DEFAULTS
 
 from .test_gunicorn_conf import load
 

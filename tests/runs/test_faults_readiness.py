@@ -62,7 +62,7 @@ class TestProduction:
         from rq import Queue, Worker
         from rq.utils import utcformat
 
-        from seecodes import doctor, prometheus
+        from seecodes import doctor, metrics_endpoint
 
         stale = Worker([Queue("runs-readiness", connection=redis_db)], connection=redis_db, name="died-silently")
         stale.register_birth()  # registered, as a worker that was SIGKILLed leaves itself
@@ -73,7 +73,7 @@ class TestProduction:
             rows = {row.name: row for row in doctor.run_checks(app)}
             assert rows["workers"].status == doctor.WARN and "make worker" in rows["workers"].fix
             with app.app_context():
-                assert b"\nseecodes_rq_workers 0.0\n" in prometheus.exposition(app)
+                assert b"\nseecodes_rq_workers 0.0\n" in metrics_endpoint.exposition(app)
         finally:
             stale.register_death()
 

@@ -19,7 +19,11 @@ LIMIT = 64 * 1024
 
 @pytest.fixture
 def app_overrides():
-    return {"SEECODES_MAX_UPLOAD_BYTES": LIMIT}
+    return {"SEECODES_MAX_UPLOAD_BYTES": LIMIT, "SEECODES_METRICS_TOKEN": OPERATOR}
+
+
+OPERATOR = "operator-token-of-the-full-disk-tests"
+AS_OPERATOR = {"Authorization": f"Bearer {OPERATOR}"}  # /readyz details are the operator's (docs/security.md)
 
 
 @pytest.fixture
@@ -44,7 +48,9 @@ def test_an_upload_to_a_full_disk_is_507_and_leaves_nothing(app, client, runs, s
     assert leftovers(app, document["runId"]) == []
 
     assert client.get("/healthz").status_code == 200
-    ready = client.get("/readyz")
+    anonymous = client.get("/readyz")
+    assert anonymous.status_code == 503 and anonymous.get_json()["reasons"] == ["storage_full"]
+    ready = client.get("/readyz", headers=AS_OPERATOR)
     assert ready.status_code == 503
     storage_check = ready.get_json()["checks"]["storage"]
     assert storage_check["ok"] is False and "full" in storage_check["detail"]
@@ -53,7 +59,7 @@ def test_an_upload_to_a_full_disk_is_507_and_leaves_nothing(app, client, runs, s
     full_storage.unlink()  # space freed: the same URL uploads, and the storage is ready again
     assert requests.put(document["uploads"]["list.md"], data=LIST_MD, timeout=10).status_code == 200
     assert leftovers(app, document["runId"]) == ["list.md"]
-    assert client.get("/readyz").get_json()["checks"]["storage"]["ok"] is True
+    assert client.get("/readyz", headers=AS_OPERATOR).get_json()["checks"]["storage"]["ok"] is True
 
 
 class FillsUp:

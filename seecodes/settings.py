@@ -1,7 +1,8 @@
-"""Run settings: app config first, then the environment, then the documented default."""
+"""The numeric settings of runs, storage, the scheduler, readiness and the worker: app config first, then the
+environment, then the documented default. It imports nothing of the app, so every layer may read it."""
 import os
 
-from flask import current_app
+from flask import current_app, has_app_context
 
 DEFAULTS = {
     "SEECODES_RUN_TIMEOUT_SECONDS": 600,
@@ -34,13 +35,32 @@ DEFAULTS = {
     "SEECODES_RUN_INIT_TTL_SECONDS": 24 * 3600,
     "SEECODES_RUN_DATA_RETENTION_DAYS": 30,
     "SEECODES_MAX_OPEN_RUNS": 20,
+    # Live request-key chains kept per (installation, user); beyond it the least recently used are superseded.
+    "SEECODES_REQUEST_KEY_MAX_CHAINS": 32,
+    # Retention pruning (seecodes/retention.py): its period, and how long spent credentials (consumed, superseded
+    # or expired request keys; expired launch codes and permits) and security events are kept.
+    "SEECODES_PRUNE_INTERVAL_SECONDS": 3600,
+    "SEECODES_CREDENTIAL_RETENTION_DAYS": 7,
+    "SEECODES_SECURITY_EVENT_RETENTION_DAYS": 90,
 }
 
 
-def setting(name: str, app=None) -> int:
-    app = app or current_app
-    value = app.config.get(name)
+def raw(name: str, app=None):
+    """The setting as given (app config, else the environment, else DEFAULTS), not yet converted; outside an app
+    context the environment and the defaults only."""
+    app = app or (current_app if has_app_context() else None)
+    value = app.config.get(name) if app is not None else None
     if value is None:
-        raw = os.environ.get(name)
-        value = int(raw) if raw not in (None, "") else DEFAULTS[name]
-    return int(value)
+        given = os.environ.get(name)
+        value = given if given not in (None, "") else DEFAULTS[name]
+    return value
+
+
+def setting(name: str, app=None) -> int:
+    return int(raw(name, app))
+
+
+def metrics_token(app=None) -> str | None:
+    """The bearer token GET /metrics (and /readyz's details) require; None: metrics are disabled."""
+    app = app or current_app
+    return app.config.get("SEECODES_METRICS_TOKEN") or os.environ.get("SEECODES_METRICS_TOKEN") or None

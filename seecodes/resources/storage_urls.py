@@ -1,12 +1,15 @@
-"""Signed upload/download URLs of the local storage backend (not part of the public contract)."""
+"""The HTTP face of the local storage backend: its signed upload and download URLs (not part of the public contract;
+an upload is accepted only while its run waits for its start, which the runs service says)."""
 import mimetypes
 
 from flask import Blueprint, current_app, jsonify, request, send_file
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from ..errors import DomainError, NotFound
-from . import keys
-from .local import GET, PUT, LocalStorage, verify_token
+from ..runs import service as runs
+from ..settings import setting
+from ..storage import keys
+from ..storage.local import GET, PUT, LocalStorage, verify_token
 
 blp = Blueprint("storage", __name__)
 
@@ -42,8 +45,6 @@ def _body_chunks(limit: int):
 @blp.route("/storage/<path:key>", methods=["PUT"])
 def put_object(key):
     """Store one input file of one run, while that run still waits for its uploads."""
-    from ..runs import service as runs
-    from ..runs.settings import setting
 
     storage = _local()
     verify_token(request.args.get("sig", ""), key, PUT)
