@@ -56,7 +56,7 @@ def test_runs_outlive_redis_outages_and_the_worker_serves_on(runs, worker, redis
     first = runs.started(model=slow_model)
     assert runs.wait(first, until=("processing_remote",))["status"] == "processing_remote", worker.output()
     redis_server.stop()
-    time.sleep(1.5)
+    assert wait_for(lambda: f"Redis unavailable while job {first} runs" in worker.output(), 20), worker.output()
     redis_server.start()  # every key is gone, the run's job too
     assert runs.wait(first, limit=20)["status"] == "succeeded", worker.output()
 
@@ -65,7 +65,7 @@ def test_runs_outlive_redis_outages_and_the_worker_serves_on(runs, worker, redis
     assert runs.wait(second, until=("processing_remote",))["status"] == "processing_remote", worker.output()
     redis_server.stop()
     assert runs.wait(second, limit=20)["status"] == "succeeded", worker.output()
-    time.sleep(1.5)
+    assert wait_for(lambda: f"job {second} ended but Redis is unavailable" in worker.output(), 20), worker.output()
     redis_server.start()
 
     third = runs.started()
