@@ -96,7 +96,7 @@ def test_a_jira_call_chain_rotates_and_refuses_through_gunicorn_on_postgresql(ap
 
     jira.bootstrap()
     set_installation_status(app, tenant["installation_id"], "suspended")
-    assert jira.call("GET", "/v1/instances/me", key=jira.key).status_code in (401, 403)
+    assert refused(jira.call("GET", "/v1/instances/me", key=jira.key), 403, "installation_inactive")
     set_installation_status(app, tenant["installation_id"], "active")
     assert jira.call("GET", "/v1/instances/me").status_code == 200  # the suspended call consumed nothing
 
