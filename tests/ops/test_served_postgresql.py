@@ -15,8 +15,8 @@ from seecodes.request_keys.models import RequestKey
 
 from ..conftest import APP_ID, REDIS_URL
 from ..helpers import NEXT_KEY, REQUEST_KEY, set_installation_status
-from ..runs.faults import Gunicorn, production_env
 from ..production import production_overrides
+from ..runs.faults import Gunicorn, production_env
 
 pytestmark = pytest.mark.slow
 
