@@ -7,7 +7,19 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-BASE_PG_URL = os.environ.get("SEECODES_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+
+
+def with_psycopg(url: str) -> str:
+    """The URL with the psycopg driver, as seecodes/config.py does for DATABASE_URL: SQLAlchemy accepts no
+    postgres:// URL (the form Heroku-style hosts hand out), and before 2.1 it read postgresql:// as psycopg2, which
+    the project does not install."""
+    for plain in ("postgresql://", "postgres://"):
+        if url.startswith(plain):
+            return "postgresql+psycopg://" + url.removeprefix(plain)
+    return url
+
+
+BASE_PG_URL = with_psycopg(os.environ.get("SEECODES_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"))
 BASE_REDIS_URL = os.environ.get("SEECODES_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 # Under pytest-xdist (`make test` runs two processes) each process has a database and a Redis db of its own:
 # gw0 uses test_gw0 and Redis db 15, gw1 test_gw1 and db 14, and so on (db 13 is the benchmark's, skipped).

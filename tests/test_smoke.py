@@ -1,4 +1,8 @@
 """The Jira -> editor handshake end to end, on both backends."""
+import os
+
+import pytest
+
 from .helpers import bearer
 
 
@@ -21,6 +25,23 @@ def test_each_xdist_process_gets_a_database_and_redis_db_of_its_own():
     assert per_worker_urls(pg, redis, "gw0") == (f"{pg}_gw0", redis)
     assert per_worker_urls(pg, redis, "gw1") == (f"{pg}_gw1", "redis://127.0.0.1:6379/14")
     assert per_worker_urls(pg, redis, "gw2")[1] == "redis://127.0.0.1:6379/12"  # 13 is the benchmarks'
+
+
+@pytest.mark.parametrize("given", ["postgresql://postgres@127.0.0.1:5432/test",
+                                   "postgres://postgres@127.0.0.1:5432/test",
+                                   "postgresql+psycopg://postgres@127.0.0.1:5432/test"])
+def test_a_plain_postgresql_test_url_gets_the_psycopg_driver(given):
+    """SEECODES_TEST_PG_URL in the forms the app's DATABASE_URL accepts: SQLAlchemy knows no postgres:// and
+    (before 2.1) read postgresql:// as psycopg2, which the project does not install."""
+    import subprocess
+    import sys
+
+    from .production import ROOT
+
+    probe = "from sqlalchemy import create_engine; from tests.production import PG_URL; create_engine(PG_URL)"
+    done = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=False,
+                          env={**os.environ, "SEECODES_TEST_PG_URL": given, "PYTEST_XDIST_WORKER": ""})
+    assert done.returncode == 0, done.stderr
 
 
 def test_the_api_opens_no_cookie_session(app, client):

@@ -53,10 +53,17 @@ def test_a_query_within_the_budget_answers_every_match(app, client, auth):
     assert len(response.get_json()["matches"]) == 4
 
 
-def test_default_budget_bounds_the_worst_case_answer():
-    # Worst case under the limits: every one of 5,000 paths matching a maximal entry.
-    worst = service.MAX_ITEMS * (service.MAX_ENTRY_CHARS + service.ENTRY_OVERHEAD_CHARS)
-    assert service.MAX_ANSWER_CHARS < worst / 10
+def test_the_default_budget_refuses_an_amplified_answer(app, client, auth):
+    """Without configuration: one large entry matched under 400 paths (a 16 kB request) would be a 9 MB
+    answer; the default budget of 8,000,000 characters refuses it before building it."""
+    assert "SEECODES_INDEX_ANSWER_MAX_CHARS" not in app.config
+    entry = {"hash": HASH, "short": "s" * 2000, "detailed": "d" * 20_000}
+    assert _upsert(client, auth, {"src/big.ts": entry}).status_code == 200
+    items = [{"path": f"copy/{n}.ts", "hash": HASH} for n in range(400)]
+    response = client.post("/v1/projects/AUTH/indexes/query", json={"items": items}, headers=auth)
+    body = response.get_json()
+    assert response.status_code == 413, len(response.data)
+    assert body["error"] == "answer_too_large" and body["maxAnswerChars"] == 8_000_000
 
 
 @pytest.mark.parametrize("backend", ["sqlite"], indirect=True)

@@ -123,6 +123,19 @@ def _secrets_in(url: str) -> list[str]:
     return [value for value in re.findall(r"[?&](?:sig|c|X-Amz-Signature|X-Amz-Credential)=([^&]+)", url)]
 
 
+def _json_lines(text: str) -> list[dict]:
+    """The complete JSON lines of a log being written (a line still half-written is skipped)."""
+    lines = []
+    for line in text.splitlines():
+        try:
+            document = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(document, dict):
+            lines.append(document)
+    return lines
+
+
 def test_gunicorn_logs_are_json_with_request_ids_and_no_credentials(gunicorn, signer, tenant):
     ide = Handshake(gunicorn.base, signer, tenant)
     ide.bootstrap()
@@ -174,7 +187,12 @@ def test_gunicorn_logs_are_json_with_request_ids_and_no_credentials(gunicorn, si
     names = {sample.name for family in text_string_to_metric_families(metrics.text) for sample in family.samples}
     assert {"seecodes_http_requests_total", "seecodes_credential_refusals_total", "seecodes_run_transitions_total",
             "seecodes_credits_debited_total", "seecodes_run_job_duration_seconds_count", "seecodes_runs"} <= names
-    time.sleep(0.5)  # the access log line of the last request
+    # gunicorn writes a request's access line after its answer: wait for the last request's before stopping.
+    deadline = time.monotonic() + 15
+    while not any(line.get("logger") == "gunicorn.access" and line.get("path") == "/metrics"
+                  for line in _json_lines(gunicorn.output())):
+        assert time.monotonic() < deadline, gunicorn.output()
+        time.sleep(0.05)
     gunicorn.stop()
 
     text = gunicorn.output()

@@ -7,7 +7,8 @@ from seecodes.extensions import db
 from seecodes.runs import state
 from seecodes.runs.models import FAILED, IN_PROCESS, INITIALIZED, PROCESSING_REMOTE, QUEUED, SUCCEEDED, Run
 
-pytestmark = pytest.mark.backends("sqlite", "postgresql", "production")
+# The default backends (sqlite, postgresql): these are statements on the database; no worker, queue or store
+# takes part, so the production backend would only run the PostgreSQL case again.
 
 
 @pytest.fixture

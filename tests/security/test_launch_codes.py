@@ -1,6 +1,5 @@
 """Launch codes: format, launcher URLs, lifetime, exact binding, single use, replay revocation, rate limit."""
 import re
-import time
 from datetime import timedelta
 
 import pytest
@@ -244,15 +243,18 @@ def test_the_rate_limit_counts_in_redis_so_another_process_sees_the_attempts(cli
 
 
 @RATE_LIMIT_BACKENDS
-def test_the_rate_limit_window_resets(app, client, monkeypatch):
+def test_the_rate_limit_window_resets(app, client):
+    """On the limiter's clock (seecodes.clock, epoch seconds from clock.now()): refused until the window has
+    passed, let through after it."""
     app.config.update(SEECODES_EXCHANGE_RATE_LIMIT=3, SEECODES_EXCHANGE_RATE_WINDOW_SECONDS=60)
-    frozen = time.time()  # the attempts must not straddle two windows
-    monkeypatch.setattr(time, "time", lambda: frozen)
     for _ in range(3):
         assert_envelope(_exchange(client, ids.new_secret("sc_launch_")), 401, "launch_code_invalid")
     assert_envelope(_exchange(client, ids.new_secret("sc_launch_")), 429, "rate_limited")
-    monkeypatch.setattr(time, "time", lambda: frozen + 61)
-    clock.travel(timedelta(seconds=61))  # whichever clock the limiter reads
+    clock.travel(timedelta(seconds=58))
+    refused = _exchange(client, ids.new_secret("sc_launch_"))
+    assert_envelope(refused, 429, "rate_limited")
+    assert refused.headers["Retry-After"] in ("1", "2")
+    clock.travel(timedelta(seconds=3))
     assert_envelope(_exchange(client, ids.new_secret("sc_launch_")), 401, "launch_code_invalid")
 
 

@@ -94,6 +94,7 @@ OWN_PERMIT_ANSWERS = {
     ("GET", "/v1/tasks/<run_id:runId>/logs"): (200, None),
     ("GET", "/v1/tasks/<run_id:runId>/output"): (409, "run_not_succeeded"),
     ("POST", "/v1/tasks/<run_id:runId>/start"): (409, "uploads_incomplete"),
+    ("POST", "/v1/tasks/<run_id:runId>/cancel"): (200, None),
     ("GET", "/v1/tasks/<string:taskId>/progress"): (200, None),
     ("POST", "/v1/tasks/<string:taskId>/progress"): (200, None),
     ("POST", "/v1/tasks/activity-snapshot"): (200, None),
@@ -104,7 +105,8 @@ OWN_PERMIT_ANSWERS = {
 
 def test_the_own_permit_gets_each_routes_own_answer(client, routes, own_permit, run_id):
     answers = {}
-    for method, rule, _ in routes:
+    # The cancel ends the shared run: called last, so that every other route answers for a live one.
+    for method, rule, _ in sorted(routes, key=lambda route: route[1].endswith("/cancel")):
         response = call(client, method, rule, own_permit, run_id)
         body = response.get_json(silent=True) or {}
         answers[(method, rule)] = (response.status_code, body.get("error"))
@@ -205,6 +207,18 @@ def test_every_permit_route_refuses_a_permit_with_a_changed_binding(client, jira
     assert _refused_everywhere(client, routes, tampered, run_id, "permit_invalid") == []
 
 
+def test_every_permit_route_refuses_a_validly_signed_permit_whose_binding_is_not_its_rows(app, client, jira, routes,
+                                                                                        run_id, in_app):
+    """A good signature over another task than the stored row's (what a leaked fallback key could sign): the
+    row's binding decides, not the payload."""
+    other = jira.permit("AUTH", "AUTH-129")
+    claims = in_app(lambda: permits.verify(other))
+    with app.app_context():
+        forged = permits._serializer().dumps({"pid": claims.permit_id, "ins": claims.installation_id, "p": "AUTH",
+                                              "t": "AUTH-128", "u": claims.user_account_id})
+    assert _refused_everywhere(client, routes, forged, run_id, "permit_invalid") == []
+
+
 def test_every_permit_route_refuses_a_permit_with_a_flipped_signature(client, own_permit, routes, run_id):
     # The first character of the signature: the last one may only carry base64 padding bits.
     head, signature = own_permit.rsplit(".", 1)
@@ -279,7 +293,8 @@ def test_a_permit_signed_with_an_unknown_key_is_refused(client, own_permit, in_a
 def test_a_permit_for_another_installation_id_than_its_row_is_refused(app, client, own_permit, other_tenant, in_app):
     claims = in_app(lambda: permits.verify(own_permit))
     with app.app_context():
-        forged = permits._serializer().dumps(
-            {"pid": claims.permit_id, "ins": other_tenant["installation_id"], "p": "AUTH", "t": "AUTH-128"}
+        forged = permits._serializer().dumps(  # the row's claims in every field but the installation
+            {"pid": claims.permit_id, "ins": other_tenant["installation_id"], "p": claims.project_id,
+             "t": claims.task_id, "u": claims.user_account_id}
         )
     assert_envelope(client.get("/v1/tasks/context", headers=bearer(forged)), 401, "permit_invalid")

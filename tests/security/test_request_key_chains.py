@@ -73,11 +73,21 @@ def test_the_cap_counts_chains_per_user(app, client, signer, tenant):
     assert _me(client, alice, alice_key).status_code == 200
 
 
-def test_the_cap_is_the_documented_default(app, client, jira):
-    from seecodes.request_keys import service
+def test_the_default_cap_is_32_live_chains(app, client, jira, in_app):
+    """Unconfigured: the 33rd bootstrap supersedes the first chain and only it (docs/security.md's figure)."""
+    from sqlalchemy import func, select
 
-    with app.app_context():
-        assert service.max_chains() == 32
+    from seecodes.extensions import db
+    from seecodes.request_keys.models import RequestKey
+
+    assert "SEECODES_REQUEST_KEY_MAX_CHAINS" not in app.config
+    keys = [jira.bootstrap() for _ in range(33)]
+    live = in_app(lambda: db.session.execute(
+        select(func.count()).select_from(RequestKey)
+        .where(RequestKey.consumed_at.is_(None), RequestKey.superseded_at.is_(None))).scalar_one())
+    assert live == 32
+    assert_envelope(_me(client, jira, keys[0]), 401, "request_key_replayed")
+    assert _me(client, jira, keys[1]).status_code == 200
 
 
 def test_a_bootstrap_flood_leaves_at_most_the_cap_of_live_keys(app, client, jira, in_app):
