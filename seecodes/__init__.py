@@ -5,7 +5,7 @@ from flask import Flask
 from flask.sessions import SessionInterface
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import config as config_module, http_limits, retention
+from . import config as config_module, http_limits
 from .errors import register_error_handlers
 from .extensions import SECURITY_SCHEMES, api, db, migrate
 
@@ -26,7 +26,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     app.config.update(config_module.from_environ(app.instance_path))
     app.config.update(_openapi_config())
     app.config.update(overrides or {})
-    retention.check_settings(app)  # refuse to start with a retention that would prune live credentials
+    check_settings(app)
     register_logging(app)
     register_request_ids(app)
     register_extensions(app)
@@ -84,6 +84,15 @@ def _openapi_config() -> dict:
             "components": {"securitySchemes": SECURITY_SCHEMES},
         },
     }
+
+
+def check_settings(app: Flask) -> None:
+    """Refuse to start with a retention that would prune live credentials. Imported here, as every register_*
+    does: importing the package must not import seecodes.prometheus, whose mode (multiprocess or not) is fixed
+    when it is first imported, before gunicorn.conf.py and the worker have chosen the metrics folder."""
+    from . import retention
+
+    retention.check_settings(app)
 
 
 def register_logging(app: Flask) -> None:

@@ -4,8 +4,6 @@ import logging
 from flask import jsonify
 from werkzeug.exceptions import HTTPException
 
-from . import prometheus, request_ids
-
 log = logging.getLogger(__name__)
 
 HTTP_CODES = {
@@ -111,6 +109,11 @@ class Unavailable(DomainError):
 
 
 def envelope(status: int, code: str, detail: str, errors=None, **extra):
+    # Imported on first use, not for a cycle (prometheus imports nothing of the app): the package imports this
+    # module, and seecodes.prometheus fixes prometheus_client's mode when first imported, which must wait until
+    # gunicorn.conf.py or the worker has chosen the metrics folder (tests/ops/test_metrics_folder.py).
+    from . import prometheus, request_ids
+
     body = {"ok": False, "error": code, "detail": detail}
     if errors is not None:
         body["errors"] = errors
