@@ -301,8 +301,11 @@ def test_waiting_polls_with_if_none_match_and_follows_retry_after(fake):
 @SQLITE_ONLY
 def test_ctrl_c_during_run_on_a_terminal_offers_the_cancel_and_refunds_it(cli, launch_link, credits, credits_left,
                                                                           tmp_path, monkeypatch):
+    from seecodes.runs import dispatch
+
     cli("open", launch_link()["httpsUrl"])
     (tmp_path / "list.md").write_bytes(LIST_MD)
+    monkeypatch.setattr(dispatch, "enqueue", lambda run_id: None)  # still queued (charged) when Ctrl-C comes
     monkeypatch.setattr(TaskClient, "wait", lambda *a, **k: (_ for _ in ()).throw(KeyboardInterrupt))
     monkeypatch.setattr("sys.stdin", io.StringIO("y\n"))
     monkeypatch.setattr("sys.stdin.isatty", lambda: True, raising=False)
