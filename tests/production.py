@@ -120,6 +120,24 @@ def wait_until_idle(connection, queue_name: str = DEFAULT_QUEUE, limit: float = 
     return False
 
 
+def descendants(pid: int) -> list[int]:
+    """Every process below `pid`, found by parent pid (a process group does not hold them all)."""
+    parents = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                parents[int(entry.name)] = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+    found, frontier = [], [pid]
+    while frontier:
+        parent = frontier.pop()
+        children = [child for child, its_parent in parents.items() if its_parent == parent]
+        found += children
+        frontier += children
+    return found
+
+
 class WorkerProcess:
     """`python -m seecodes.runs.worker` with the production environment."""
 
@@ -142,20 +160,7 @@ class WorkerProcess:
     def descendants(self) -> list[int]:
         """The RQ worker below the supervisor and its work horses (RQ puts each horse in a process group of
         its own, the supervisor does the same with the worker), found by parent pid."""
-        parents = {}
-        for entry in Path("/proc").iterdir():
-            if entry.name.isdigit():
-                try:
-                    parents[int(entry.name)] = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-                except (OSError, IndexError, ValueError):
-                    continue
-        found, frontier = [], [self.process.pid]
-        while frontier:
-            parent = frontier.pop()
-            children = [pid for pid, ppid in parents.items() if ppid == parent]
-            found += children
-            frontier += children
-        return found
+        return descendants(self.process.pid)
 
     def kill(self):
         """SIGKILL the supervisor, the worker and its work horse, as a lost machine would."""

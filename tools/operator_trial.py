@@ -31,6 +31,7 @@ from sqlalchemy import create_engine, text  # noqa: E402
 from bench import common  # noqa: E402
 from tests.disks import small_filesystem  # noqa: E402
 from tests.pgbouncer.bouncer import PgBouncer  # noqa: E402
+from tests.production import descendants  # noqa: E402
 
 APP_ID = "ari:cloud:ecosystem::app/00000000-0000-4000-8000-00000000c0de"
 INSTALLATION = f"ari:cloud:ecosystem::installation/{uuid.uuid4()}"
@@ -88,26 +89,9 @@ def worker(env, name):
                             stderr=subprocess.STDOUT, start_new_session=True)
 
 
-def tree(pid):
-    parents = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                parents[int(entry.name)] = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            except (OSError, IndexError, ValueError):
-                pass
-    found, frontier = [pid], [pid]
-    while frontier:
-        parent = frontier.pop()
-        children = [p for p, pp in parents.items() if pp == parent]
-        found += children
-        frontier += children
-    return found
-
-
 def systemd_stop(process, timeout=60):
     """KillMode=control-group: SIGTERM to every process of the unit at once, then wait."""
-    for pid in tree(process.pid):
+    for pid in [process.pid] + descendants(process.pid):
         try:
             os.kill(pid, signal.SIGTERM)
         except ProcessLookupError:
