@@ -210,7 +210,8 @@ def test_the_retention_is_configurable(app, runs, served, funded):
     assert prune(app, finished + timedelta(days=2)).rows["run_data"] == 1
 
 
-def test_a_store_failure_at_expiry_leaves_the_objects_to_the_retention(app, runs, served, funded, monkeypatch):
+def test_a_store_still_down_at_the_retention_keeps_the_objects_and_retries(app, runs, served, funded,
+                                                                            monkeypatch):
     run_id, _ = runs.prepared()
     clock.travel(timedelta(seconds=TTL))
 
