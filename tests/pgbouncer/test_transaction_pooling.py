@@ -4,14 +4,13 @@ no session advisory lock). The app's routes, the RQ worker, the reaper and the m
 session's PgBouncer, whose 2 server connections per database are shared by every client, in turn."""
 import subprocess
 import sys
-import threading
 import time
 
 import pytest
 from sqlalchemy import create_engine, text
 
 from ..contract_examples import PROGRESS_EXAMPLE
-from ..helpers import JiraSession, bearer
+from ..helpers import JiraSession, bearer, race
 from ..production import AWS_ENV, ROOT
 from ..runs.conftest import LIST_MD, RunDriver
 from .conftest import MIGRATION_SERVER_CONNECTIONS, MIGRATIONS_DB
@@ -20,25 +19,6 @@ pytestmark = pytest.mark.slow
 
 CLIENTS = 4  # threads of the test process, each on a pooled connection of its own, sharing 2 server connections
 CALLS = 8  # per statement and client connection: past psycopg's prepare threshold (5 executions)
-
-
-def in_threads(count: int, call) -> list:
-    """call(index) in `count` threads at once; answers the results (an exception is a result)."""
-    results = [None] * count
-
-    def run(index):
-        try:
-            results[index] = call(index)
-        except Exception as error:  # noqa: BLE001 (shown by the assertion)
-            results[index] = error
-
-    threads = [threading.Thread(target=run, args=(index,), daemon=True) for index in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    assert not any(thread.is_alive() for thread in threads), "a client thread did not finish"
-    return results
 
 
 def test_the_jira_and_permit_routes_answer_through_transaction_pooling(app, signer):
@@ -61,7 +41,7 @@ def test_the_jira_and_permit_routes_answer_through_transaction_pooling(app, sign
             statuses.append(client.get("/v1/tasks/context", headers=auth).status_code)
         return statuses
 
-    results = in_threads(CLIENTS, one_tenant)
+    results = race(CLIENTS, one_tenant, timeout=120)
     failures = [result for result in results if isinstance(result, BaseException)]
     assert not failures, failures
     assert [set(statuses) for statuses in results] == [{200}] * CLIENTS, results
@@ -81,7 +61,7 @@ def test_runs_flow_through_transaction_pooling_with_a_worker_behind_it(app, perm
         assert runs.logs(run_id).status_code == 200
         return started.get_json()["estimatedCredits"]
 
-    results = in_threads(3, one_run)
+    results = race(3, one_run, timeout=120)
     failures = [result for result in results if isinstance(result, BaseException)]
     assert not failures, (failures, worker.output()[-3000:])
     assert credits_of(funded) == 1000 - sum(results)
