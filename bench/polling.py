@@ -1,15 +1,17 @@
 """Cheap polling: a conditional status poll answered 304 against the full status answer of the same route.
 
-One gunicorn server on the bench database with S3 storage configured (a presigned URL needs no request to the
+One gunicorn server on the bench database with S3 storage and Redis configured (a presigned URL needs no request to the
 store), measured side by side by the same keep-alive client: a succeeded run, whose full answer carries a fresh
 presigned `resultZipUrl`, is what a 304 spares (the target); an active run (no URL to sign) is reported beside it.
 """
 import statistics
 import uuid
 
+from redis import Redis
 from sqlalchemy import create_engine, text
 
 from . import common
+from .runs import REDIS_URL
 from .http import APP_ID, PRINCIPAL, PROJECT, TASK, Client, _side_by_side, _token, insert_run
 
 TARGET_RATIO = 1.5
@@ -41,7 +43,10 @@ def run(quick: bool = False) -> list[dict]:
     processes, seconds, rounds = (2, 1.5, 1) if quick else (4, 2.5, 6)
     s3 = {"SEECODES_STORAGE": "s3", "S3_BUCKET": "seecodes-bench", "S3_ENDPOINT_URL": "http://127.0.0.1:9",
           "AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench", "AWS_DEFAULT_REGION": "us-east-1"}
-    instance, env = common.prepare_app(APP_ID, "seecodes-bench-poll-", REDIS_URL="", **s3)
+    # As deployed: with Redis, where a conditional poll of an unchanged run finds its tag (seecodes/poll_tags.py);
+    # the full answers of the baseline never touch it.
+    instance, env = common.prepare_app(APP_ID, "seecodes-bench-poll-", REDIS_URL=REDIS_URL, **s3)
+    Redis.from_url(REDIS_URL).flushdb()
     results = []
     with common.gunicorn("wsgi:app", env, common.free_port()) as url:
         permit = common.mint_permit(url, _token(instance), PROJECT, TASK, PRINCIPAL)

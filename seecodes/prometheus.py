@@ -1,11 +1,13 @@
 """Prometheus metrics (prometheus_client; multiprocess when PROMETHEUS_MULTIPROC_DIR is set): the counters every module
-counts with and the gunicorn hooks of the metric files. It imports nothing of the app, so anything may count;
-what reads the app to answer GET /metrics is seecodes.metrics_endpoint."""
+counts with and the gunicorn hooks of the metric files. It imports nothing of the app but seecodes.after_commit
+(a bottom module), so anything may count; what reads the app to answer GET /metrics is seecodes.metrics_endpoint."""
 import os
 import time
 
 from prometheus_client import Counter, Histogram
 from prometheus_client import disable_created_metrics, values as _values
+
+from . import after_commit
 
 
 def _process_identity():
@@ -54,54 +56,19 @@ CREDITS_REFUNDED = Counter("seecodes_credits_refunded", "Credits refunded for fa
 REAPER_ACTIONS = Counter("seecodes_reaper_actions", "Runs repaired by the reaper, by action", ["action"])
 PRUNED_ROWS = Counter("seecodes_pruned_rows", "Rows removed by retention pruning, by table", ["table"])
 
-PENDING_KEY = "seecodes.prometheus.after_commit"
-
-
-# --- counting after commit: a rolled-back transition or debit must not be counted -------------------------
-
-def after_commit(session, count) -> None:
-    """Run `count()` once the session's transaction commits; drop it on rollback. Without a session (a
-    statement in autocommit, committed already) count now."""
-    if session is None:
-        try:
-            count()
-        except Exception:  # metrics never break a commit
-            pass
-        return
-    session.info.setdefault(PENDING_KEY, []).append(count)
-
-
-def _register_session_events():
-    from sqlalchemy import event
-    from sqlalchemy.orm import Session
-
-    @event.listens_for(Session, "after_commit")
-    def _count_committed(session):
-        for count in session.info.pop(PENDING_KEY, ()):
-            try:
-                count()
-            except Exception:  # metrics never break a commit
-                pass
-
-    @event.listens_for(Session, "after_rollback")
-    def _drop_rolled_back(session):
-        session.info.pop(PENDING_KEY, None)
-
-
-_register_session_events()
 
 
 def run_moved(session, sources, target: str) -> None:
     source = sources if isinstance(sources, str) else (sources[0] if len(sources) == 1 else "active")
-    after_commit(session, lambda: RUN_TRANSITIONS.labels(source, target).inc())
+    after_commit.call(session, lambda: RUN_TRANSITIONS.labels(source, target).inc())
 
 
 def credits_debited(session, credits: int) -> None:
-    after_commit(session, lambda: CREDITS_DEBITED.inc(credits))
+    after_commit.call(session, lambda: CREDITS_DEBITED.inc(credits))
 
 
 def credits_refunded(session, credits: int) -> None:
-    after_commit(session, lambda: CREDITS_REFUNDED.inc(credits))
+    after_commit.call(session, lambda: CREDITS_REFUNDED.inc(credits))
 
 
 def reaped(outcome) -> None:

@@ -29,6 +29,9 @@ DEFAULTS = {
     "SEECODES_MAX_UPLOAD_BYTES": 10 * 1024 * 1024,
     # Retry-After of a status poll while the run works (GET /v1/tasks/{runId}).
     "SEECODES_POLL_INTERVAL_SECONDS": 2,
+    # With Redis: how long a conditional poll may be answered 304 from Redis (seecodes/runs/poll_tags.py) after
+    # a change whose invalidation could not reach Redis, or that bypassed the app.
+    "SEECODES_POLL_TAG_TTL_SECONDS": 10,
     # Run data lifetime (seecodes/runs/lifetime.py): an initialized run not started within this time expires
     # (failed, its uploads deleted); a settled run's inputs, outputs and log are removed after the retention;
     # an installation has at most this many initialized runs at a time.

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
-from seecodes import clock, create_app, ratelimit
+from seecodes import clock, create_app, poll_tags, ratelimit
 from seecodes.catalog import service as catalog
 from seecodes.extensions import db
 from seecodes.forge import dev
@@ -211,6 +211,7 @@ def app_overrides():
 def app(backend, tmp_path, forge_keys, request, app_overrides):
     clock.reset()
     ratelimit.reset_memory()
+    poll_tags.reset_memory()
     application = build_app(backend, tmp_path, forge_keys, request, **app_overrides)
     yield application
     clock.reset()

@@ -10,7 +10,7 @@ from functools import wraps
 
 from flask import g, make_response, request
 
-from .. import apidoc, clock, json_input, ratelimit, readonly
+from .. import apidoc, clock, json_input, poll_tags, ratelimit, readonly
 from ..errors import Forbidden, Invalid, Unauthorized
 from ..extensions import db
 from ..forge import tokens as forge_tokens
@@ -182,15 +182,17 @@ def forge_request_key(view):
     return apidoc.declare(wrapper, REQUEST_KEY_ERRORS, security=FORGE_AND_KEY)
 
 
-def task_permit(view=None, *, reads: permits.PermitRead | None = None):
+def task_permit(view=None, *, reads: permits.PermitRead | None = None, polls: poll_tags.PollTags | None = None):
     """Task permit bearer. Injects ``permit`` (the binding); routes compare it with what they touch.
 
     ``@task_permit(reads=...)`` marks a read-only route whose data comes with the permit check in one query:
     the row is injected as ``read``, the query runs in autocommit (one round trip, no BEGIN/COMMIT) and the
-    route may not write.
+    route may not write. With ``polls=`` as well, a conditional request (If-None-Match) whose validator a tag
+    in Redis still vouches for is answered 304 after the permit's signature and age, without the query
+    (seecodes.poll_tags says what keeps that right); any other answer of the route refreshes the tag.
     """
     if view is None:
-        return lambda function: task_permit(function, reads=reads)
+        return lambda function: task_permit(function, reads=reads, polls=polls)
 
     @wraps(view)
     def wrapper(*args, **kwargs):
@@ -198,9 +200,19 @@ def task_permit(view=None, *, reads: permits.PermitRead | None = None):
             binding = permits.verify(_bearer())
             return _transactional(view, *args, permit=binding, **kwargs)
         token = _bearer()
+        claims = permits.decode(token)
+        held = polls.look(claims, kwargs) if polls is not None and request.if_none_match else None
+        if held is not None:
+            unchanged = polls.answer(held, request.if_none_match)
+            if unchanged is not None:
+                return unchanged
         with readonly.connection() as connection:  # back in the pool before the view runs
-            binding, row = permits.verify_reading(token, reads.statement, reads.params(kwargs), connection)
-        return make_response(view(*args, permit=binding, read=row, **kwargs))
+            binding, row = permits.verify_reading(token, reads.statement, reads.params(kwargs), connection,
+                                                  claims=claims)
+        response = make_response(view(*args, permit=binding, read=row, **kwargs))
+        if held is not None and response.status_code in (200, 304) and response.get_etag()[0]:
+            polls.remember(held, row, response.get_etag()[0])
+        return response
 
     return apidoc.declare(wrapper, PERMIT_ERRORS, security=PERMIT)
 

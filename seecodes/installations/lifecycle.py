@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import select, update
 
-from .. import clock
+from .. import clock, poll_tags
 from ..audit import service as audit
 from ..extensions import db
 from ..launch_codes import service as launch_codes
@@ -130,6 +130,8 @@ def uninstall(installation: Installation, actor: str = "forge") -> Outcome:
         .values(status=service.UNINSTALLED, uninstalled_at=moment, updated_at=moment)
         .execution_options(synchronize_session=False)
     ).rowcount == 1
+    if marked:
+        poll_tags.installation_changed(db.session, installation.installation_id)
     revoked = revoke(installation.id)
     settled = settle_runs(installation.id)
     if marked or revoked.total or settled:

@@ -13,7 +13,7 @@ from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import bindparam, select, update
 
-from .. import clock, ids
+from .. import clock, ids, poll_tags
 from ..errors import Forbidden, Unauthorized
 from ..extensions import db
 from ..installations import service as installations
@@ -149,10 +149,10 @@ def binding_from_row(claims: dict, row) -> Binding:
                    row.user_account_id)
 
 
-def verify_reading(token: str, statement=_CHECK, params: dict | None = None, connection=None):
+def verify_reading(token: str, statement=_CHECK, params: dict | None = None, connection=None, claims=None):
     """verify() with a statement made by check_statement(extend) and its own parameters; answers the binding
-    and the row, so the caller also has what its extension read."""
-    claims = decode(token)
+    and the row, so the caller also has what its extension read. `claims`: what decode(token) answered already."""
+    claims = claims if claims is not None else decode(token)
     connection = connection if connection is not None else db.session.connection()
     row = connection.execute(statement, {**(params or {}), "permit_id": claims["pid"]}).one_or_none()
     return binding_from_row(claims, row), row
@@ -172,20 +172,35 @@ def require_binding(binding: Binding, project_id: str | None = None, task_id: st
 
 
 def revoke(permit_id: str) -> None:
-    db.session.execute(
+    revoked = db.session.execute(
         update(Permit).where(Permit.id == permit_id, Permit.revoked_at.is_(None)).values(revoked_at=clock.now())
-    )
+        .returning(Permit.installation_pk)
+    ).scalar_one_or_none()
+    if revoked is not None:
+        _tell_pollers(revoked)
 
 
 def revoke_matching(installation_pk: int, moment: datetime, *, user_account_id: str | None = None,
                     project_id: str | None = None, task_id: str | None = None, permit_id: str | None = None) -> int:
     """Revoke the installation's live permits (all, one user's, one task's or one by id) with one UPDATE in the
-    caller's transaction; answers how many. Every check reads the row (no cache), so it takes effect at once."""
+    caller's transaction; answers how many. Every check reads the row, or a tag in Redis that the commit
+    invalidates (seecodes.poll_tags), so it takes effect at once."""
     conditions = [Permit.installation_pk == installation_pk, Permit.revoked_at.is_(None), Permit.expires_at > moment]
     for column, value in ((Permit.user_account_id, user_account_id), (Permit.project_id, project_id),
                           (Permit.task_id, task_id), (Permit.id, permit_id)):
         if value is not None:
             conditions.append(column == value)
-    return db.session.execute(
+    revoked = db.session.execute(
         update(Permit).where(*conditions).values(revoked_at=moment).execution_options(synchronize_session=False)
     ).rowcount
+    if revoked:
+        _tell_pollers(installation_pk)
+    return revoked
+
+
+def _tell_pollers(installation_pk: int) -> None:
+    """Conditional polls answered from Redis (seecodes.poll_tags) stop vouching for the installation's permits
+    once the revocation commits."""
+    installation_id = db.session.execute(
+        select(INSTALLATIONS.c.installation_id).where(INSTALLATIONS.c.id == installation_pk)).scalar_one()
+    poll_tags.installation_changed(db.session, installation_id)

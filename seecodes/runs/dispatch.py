@@ -8,10 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 from flask import current_app
 from redis.exceptions import RedisError
 from rq import Queue
-from sqlalchemy import event
-from sqlalchemy.orm import Session
-
-from .. import request_ids
+from .. import after_commit, request_ids
 from ..errors import Unavailable
 from ..extensions import db
 from ..queueing import redis_connection
@@ -20,7 +17,6 @@ from ..settings import setting
 log = logging.getLogger(__name__)
 
 JOB_FUNCTION = "seecodes.runs.jobs.execute_run"
-PENDING_KEY = "seecodes.runs.after_commit"
 EXECUTOR_KEY = "seecodes.runs.executor"
 # Finished jobs stay in Redis long enough for the reaper to tell "finished" from "vanished".
 RESULT_TTL_SECONDS = 24 * 3600
@@ -56,18 +52,8 @@ def enqueue(run_id: str) -> None:
 # The embedded default: the job may only see the run once the start transaction is committed, and a
 # rolled-back start must submit nothing, so submission waits for the session's commit.
 def _submit_after_commit(run_id: str) -> None:
-    db.session().info.setdefault(PENDING_KEY, []).append((current_app._get_current_object(), run_id))
-
-
-@event.listens_for(Session, "after_commit")
-def _after_commit(session):
-    for app, run_id in session.info.pop(PENDING_KEY, ()):
-        submit(app, run_id)
-
-
-@event.listens_for(Session, "after_rollback")
-def _after_rollback(session):
-    session.info.pop(PENDING_KEY, None)
+    app = current_app._get_current_object()
+    after_commit.call(db.session(), lambda: submit(app, run_id))
 
 
 class Executor:

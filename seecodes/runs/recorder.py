@@ -20,7 +20,7 @@ import psycopg
 from sqlalchemy import Integer, String, bindparam, func, insert, select, true, update
 from sqlalchemy.exc import DBAPIError
 
-from .. import clock, prometheus
+from .. import clock
 from ..credits import service as credits
 from ..credits.models import UsageRow
 from ..extensions import db
@@ -215,7 +215,7 @@ class StatementRecorder:
         rows = self._rows(CLAIM, the_run=run_id, moment=clock.now(), log_line=f"in_process: picked up by {worker}")
         if not rows:
             return None
-        prometheus.run_moved(None, QUEUED, IN_PROCESS)
+        state.transitioned(None, run_id, QUEUED, IN_PROCESS)
         return ClaimedRun(*rows[0])
 
     def status(self, run_id: str) -> str | None:
@@ -225,7 +225,7 @@ class StatementRecorder:
     def start_remote(self, run_id: str, line: str) -> bool:
         if not self._rows(START_REMOTE, the_run=run_id, moment=clock.now(), log_line=line):
             return False
-        prometheus.run_moved(None, IN_PROCESS, PROCESSING_REMOTE)
+        state.transitioned(None, run_id, IN_PROCESS, PROCESSING_REMOTE)
         return True
 
     def note(self, run_id: str, line: str) -> None:
@@ -240,7 +240,7 @@ class StatementRecorder:
                           result_zip_key_value=result_zip_key, input_token_count=input_tokens,
                           output_token_count=output_tokens):
             return False
-        prometheus.run_moved(None, PROCESSING_REMOTE, SUCCEEDED)
+        state.transitioned(None, run_id, PROCESSING_REMOTE, SUCCEEDED)
         return True
 
     def release(self) -> None:

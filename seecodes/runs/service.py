@@ -162,6 +162,15 @@ def status_etag(binding: Binding, read) -> str:
     return "s-" + hashlib.sha256("\n".join(parts).encode("utf-8")).hexdigest()[:32]
 
 
+def status_etag_seconds(status: str, now: int) -> int:
+    """How long a succeeded run's status tag stays the same (until its presigned URL's half lifetime turns over,
+    as status_etag says); any other status's tag changes only with the run."""
+    if status != SUCCEEDED:
+        return 24 * 3600
+    half = max(1, setting("SEECODES_STORAGE_URL_TTL_SECONDS") // 2)
+    return half - now % half
+
+
 def logs_etag(binding: Binding, read) -> str:
     """The log's validator: lines are only ever appended, so the newest line's id names the whole text."""
     run_id = run_id_from_read(binding, read)

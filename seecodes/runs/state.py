@@ -1,7 +1,7 @@
 """Run state changes as conditional UPDATEs, so concurrent actors (workers, reaper, starts) never both win."""
 from sqlalchemy import DateTime, Integer, String, Text, bindparam, func, insert, literal, select, text, update
 
-from .. import clock, prometheus, request_ids
+from .. import clock, poll_tags, prometheus, request_ids
 from ..catalog.models import CatalogModel
 from ..credits import service as credits
 from ..credits.models import UsageRow
@@ -33,8 +33,16 @@ def move(run_id: str, sources: tuple[str, ...] | str, target: str, *conditions, 
         .values(status=target, updated_at=moment, **values)
     )
     if result.rowcount == 1:
-        prometheus.run_moved(db.session, sources, target)
+        transitioned(db.session, run_id, sources, target)
     return result.rowcount == 1
+
+
+def transitioned(session, run_id: str, sources, target: str) -> None:
+    """Every transition reports itself here once its statement moved the row: counted, and pollers' tags of the
+    run invalidated (seecodes.runs.poll_tags), both when `session` commits (at once without a session: the
+    recorder's statements in autocommit)."""
+    prometheus.run_moved(session, sources, target)
+    poll_tags.runs_changed(session, run_id)
 
 
 # --- single statements (PostgreSQL: data-modifying CTEs) ----------------------------------------------------
@@ -105,7 +113,7 @@ def queue_debited(run_id: str, installation_pk: int, price: int, line: str, **va
     }).one()
     moved, debited = row.moved == 1, row.debited == 1
     if moved and debited:
-        prometheus.run_moved(db.session, INITIALIZED, QUEUED)
+        transitioned(db.session, run_id, INITIALIZED, QUEUED)
         prometheus.credits_debited(db.session, price)
     return moved, debited, row.available
 
@@ -123,7 +131,7 @@ def claim(run_id: str, worker: str):
                    _of_model(MODELS.c.provider), _of_model(MODELS.c.provider_config), RUNS.c.input_versions)
     ).first()
     if row is not None:
-        prometheus.run_moved(db.session, QUEUED, IN_PROCESS)
+        transitioned(db.session, run_id, QUEUED, IN_PROCESS)
         log(run_id, f"in_process: picked up by {worker}")
     return row
 

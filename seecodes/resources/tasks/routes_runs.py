@@ -2,6 +2,7 @@
 from flask import Response, jsonify, request
 from flask.views import MethodView
 
+from ... import poll_tags
 from ...apidoc import raises
 from ...auth.guards import task_permit
 from ...idempotency.service import idempotent
@@ -17,11 +18,9 @@ def _text(body: str) -> Response:
     return Response(body, status=200, mimetype="text/plain", headers={"Cache-Control": "no-store"})
 
 
-def _not_modified(etag: str) -> Response | None:
-    """304 when the poller already holds this version (If-None-Match), before any answer is built."""
-    if request.if_none_match.contains_weak(etag):
-        return Response(status=304, headers={"ETag": f'W/"{etag}"', "Cache-Control": "no-store"})
-    return None
+def _not_modified(etag: str) -> Response:
+    """The 304 of a poller that already holds this version (If-None-Match), answered before anything is built."""
+    return Response(status=304, headers={"ETag": f'W/"{etag}"', "Cache-Control": "no-store"})
 
 
 def _byte_range(data: bytes) -> Response:
@@ -87,9 +86,26 @@ class RunStart(MethodView):
         return {"ok": True, **runs.start_run(permit, runId, body["model"], body["userPrompt"])}
 
 
+def _status_not_modified(etag: str, status: str) -> Response:
+    """A status poll's 304, on the database path and from a tag in Redis alike."""
+    return _retry_after(_not_modified(etag), status)
+
+
+def _retry_after(response: Response, status: str) -> Response:
+    wait = runs.poll_after(status)
+    if wait is not None:
+        response.headers["Retry-After"] = str(wait)
+    return response
+
+
+# With Redis, a conditional status poll of an unchanged run is answered without the database (seecodes.poll_tags).
+STATUS_POLLS = poll_tags.PollTags(run_id=lambda view_kwargs: view_kwargs["runId"],
+                                  lifetime=runs.status_etag_seconds, not_modified=_status_not_modified)
+
+
 @blp.route("/v1/tasks/<run_id:runId>")
 class RunStatus(MethodView):
-    @task_permit(reads=runs.STATUS_WITH_PERMIT)
+    @task_permit(reads=runs.STATUS_WITH_PERMIT, polls=STATUS_POLLS)
     @blp.response(200, RunStatusAnswerSchema)
     @blp.alt_response(304, description="Not modified: the If-None-Match tag is still current (no body)",
                       success=True)
@@ -102,14 +118,11 @@ class RunStatus(MethodView):
         run works a `Retry-After` (seconds) that says when to poll again.
         """
         etag = runs.status_etag(permit, read)
-        unchanged = _not_modified(etag)
-        if unchanged is None:
-            # Polled by every IDE while a run works: the answer is built as the schema documents it, not dumped.
-            unchanged = _tagged(jsonify({"ok": True, "status": runs.status_from_read(permit, read)}), etag)
-        wait = runs.poll_after(read.run_status)
-        if wait is not None:
-            unchanged.headers["Retry-After"] = str(wait)
-        return unchanged
+        if request.if_none_match.contains_weak(etag):
+            return _status_not_modified(etag, read.run_status)
+        # Polled by every IDE while a run works: the answer is built as the schema documents it, not dumped.
+        answer = _tagged(jsonify({"ok": True, "status": runs.status_from_read(permit, read)}), etag)
+        return _retry_after(answer, read.run_status)
 
 
 @blp.route("/v1/tasks/<run_id:runId>/output")
@@ -147,9 +160,8 @@ class RunLogs(MethodView):
         `206` with what was appended since byte N, `416` when nothing was), so a follower reads each line once.
         """
         etag = runs.logs_etag(permit, read)  # 410 once the retention removed the log
-        unchanged = _not_modified(etag)
-        if unchanged is not None:
-            return unchanged
+        if request.if_none_match.contains_weak(etag):
+            return _not_modified(etag)
         return _tagged(_byte_range(runs.logs_from_read(permit, read).encode("utf-8")), etag)
 
 
