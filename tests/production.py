@@ -4,6 +4,7 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -63,13 +64,15 @@ def create_worker_database():
 S3_BUCKET = "seecodes-test-runs"
 AWS_ENV = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1"}
 FAKE_KEY_ENV, FAKE_KEY = "SEECODES_TEST_FAKE_KEY", "sk-test-secret-do-not-log"
-DEFAULT_QUEUE = "seecodes-runs"
+# The session's own queue: a worker leaked by an interrupted earlier session (same Redis db, its moto server gone)
+# would otherwise take this session's jobs and leave their runs queued (its storage is unreachable).
+DEFAULT_QUEUE = f"seecodes-runs-{uuid.uuid4().hex[:8]}"
 
 
 def production_overrides(moto_url: str, **extra) -> dict:
     """App config of the production deployment (PostgreSQL comes from the database URL)."""
     return {"REDIS_URL": REDIS_URL, "SEECODES_STORAGE": "s3", "S3_ENDPOINT_URL": moto_url, "S3_BUCKET": S3_BUCKET,
-            **extra}
+            "SEECODES_RUN_QUEUE": DEFAULT_QUEUE, **extra}
 
 
 class MotoServer:
@@ -148,7 +151,7 @@ class WorkerProcess:
                     "SEECODES_STORAGE": "s3", "S3_ENDPOINT_URL": moto_url, "S3_BUCKET": S3_BUCKET,
                     "SEECODES_SECRET_KEY": "test-secret-key-of-the-worker-process", "SEECODES_INSTANCE_PATH": str(instance),
                     "SEECODES_REAP_INTERVAL_SECONDS": "3600", "SEECODES_LOG_LEVEL": "WARNING",
-                    "PYTHONPATH": str(ROOT), FAKE_KEY_ENV: FAKE_KEY,
+                    "PYTHONPATH": str(ROOT), FAKE_KEY_ENV: FAKE_KEY, "SEECODES_RUN_QUEUE": DEFAULT_QUEUE,
                     # the test's own folder, not one per test left on the host's tmpfs
                     "PROMETHEUS_MULTIPROC_DIR": str(instance / "prometheus"), **env}
         self.log_path = tmp_path / f"worker-{time.monotonic_ns()}.log"
