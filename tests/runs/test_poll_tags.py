@@ -247,3 +247,40 @@ def test_another_permits_tag_is_not_used(runs, held, jira, client):
     tag = held.settle_tag(run_id)
     other = {"Authorization": f"Bearer {jira.permit('AUTH', 'AUTH-999')}", "If-None-Match": tag}
     assert_envelope(client.get(f"/v1/tasks/{run_id}", headers=other), 403, "permit_binding_mismatch")
+
+
+def test_a_tag_lives_at_most_its_ttl_and_a_succeeded_runs_tag_ends_with_its_url_bucket(runs, held, served, funded,
+                                                                                      app):
+    from seecodes.runs import service
+
+    run_id, _ = runs.prepared()
+    assert runs.start(run_id).status_code == 200
+    held.settle_tag(run_id)
+    with app.app_context():
+        connection = redis_connection()
+        (key,) = connection.scan_iter(match=poll_tags.tag_key("*", run_id))
+        assert 0 < connection.ttl(key) <= app.config.get("SEECODES_POLL_TAG_TTL_SECONDS", 10)
+        job = recorder.recorder()
+        for step in (lambda: job.claim(run_id, "t"), lambda: job.start_remote(run_id, "t"),
+                     lambda: job.succeed(run_id, "t", output_key="o", result_zip_key="z", input_tokens=1,
+                                         output_tokens=1, finished_at=clock.now())):
+            assert step()
+        job.release()
+    app.config["SEECODES_POLL_TAG_TTL_SECONDS"] = 10 ** 6
+    app.config["SEECODES_STORAGE_URL_TTL_SECONDS"] = 120  # buckets of 60 s
+    held.settle_tag(run_id)
+    with app.app_context():
+        (key,) = connection.scan_iter(match=poll_tags.tag_key("*", run_id))
+        assert 0 < connection.ttl(key) <= service.status_etag_seconds("succeeded", clock.epoch(clock.now())) <= 60
+
+
+def test_a_tags_entry_is_read_back_exactly_and_nothing_else_is():
+    tag = poll_tags.Tag("i1", "r2", 1_800_000_000, "queued", "s-abc")
+    assert poll_tags.decode_entry(tag.encode()) == tag
+    for entry in (None, "", "i|r|-1|queued|s", "i|r|1e3|queued|s", "i|r|1|queued", "i|r|1|queued|s|x"):
+        assert poll_tags.decode_entry(entry) is None
+    held = poll_tags.Held("p", "r", tag.encode(), "i1", "r2")
+    assert poll_tags.current(held, 1_799_999_999) == tag
+    assert poll_tags.current(held, 1_800_000_000) is None  # the permit expired
+    assert poll_tags.current(poll_tags.Held("p", "r", tag.encode(), "i1", "other"), 0) is None
+    assert poll_tags.current(poll_tags.Held("p", "r", tag.encode(), "other", "r2"), 0) is None
