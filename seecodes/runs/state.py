@@ -135,11 +135,13 @@ def queue_debited(run_id: str, installation_pk: int, price: int, line: str, *, u
 def _queue_debited_in_sequence(binds: dict) -> tuple[bool, bool, int]:
     """SQLite's start (see queue_debited): the move, then the debit, then its usage row and the log line."""
     run = db.session.execute(_QUEUED, binds).first()
+    if run is not None:  # from here on, as in the CTE, the run's own installation and binding
+        binds = {**binds, "installation": run.installation_pk, "run_project": run.project_id,
+                 "run_task": run.task_id, "run_user": run.user_account_id}
     debit = db.session.execute(_DEBITED, binds).first() if run is not None else None
     if debit is None:
         return run is not None, False, db.session.execute(_AVAILABLE, binds).scalar()
-    db.session.execute(_USAGE_ROW, {**binds, "run_project": run.project_id, "run_task": run.task_id,
-                                    "run_user": run.user_account_id})
+    db.session.execute(_USAGE_ROW, binds)
     db.session.execute(_LOG_ROW, binds)
     return True, True, debit.available
 
