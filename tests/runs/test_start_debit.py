@@ -74,7 +74,9 @@ def test_a_start_without_enough_credits_moves_nothing_and_writes_nothing(app, ru
     grant(installation_id, PRICE - 1)
     counted = _counted()
     with app.app_context():
-        assert _start(run_id) == (True, False, PRICE - 1)  # moved in the transaction, which the caller ends
+        assert _start(run_id) == (True, False, PRICE - 1)
+        # Moved in the transaction (the caller rolls it back), but nothing of the debit is written with it.
+        assert _written(run_id) == (QUEUED, [], [], PRICE - 1)
         db.session.rollback()
         assert _written(run_id) == (INITIALIZED, [], [], PRICE - 1)
     assert _counted() == counted
