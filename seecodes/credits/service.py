@@ -1,5 +1,5 @@
-"""Debit and refund, each a conditional statement so concurrency can neither overdraw nor double-refund."""
-from sqlalchemy import insert, select, update
+"""Refunds (once under concurrency), usage, the 402 of a debit (taken by the start: runs.state.queue_debited)."""
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from .. import prometheus
@@ -7,24 +7,6 @@ from ..errors import PaymentRequired
 from ..extensions import db
 from ..installations.models import Installation
 from .models import UsageRow
-
-
-def debit(installation_pk: int, credits: int, *, run_id, project_id, task_id, user_account_id) -> None:
-    """Take credits and write the task_run usage row, inside the caller's transaction."""
-    result = db.session.execute(
-        update(Installation)
-        .where(Installation.id == installation_pk, Installation.credits >= credits)
-        .values(credits=Installation.credits - credits)
-    )
-    if result.rowcount != 1:
-        available = db.session.execute(
-            select(Installation.credits).where(Installation.id == installation_pk)
-        ).scalar_one()
-        raise insufficient(credits, available)
-    db.session.execute(insert(UsageRow.__table__).values(  # a statement, not the ORM's unit of work: every start
-        installation_pk=installation_pk, type="task_run", run_id=run_id, project_id=project_id, task_id=task_id,
-        user_account_id=user_account_id, credits=credits))
-    prometheus.credits_debited(db.session, credits)
 
 
 def insufficient(credits: int, available: int) -> PaymentRequired:

@@ -293,22 +293,13 @@ def start_run(binding: Binding, run_id: str, model_id: str | None, user_prompt: 
 
 
 def _queue_and_debit(run: Run, price: int, line: str, **values) -> None:
-    """initialized -> queued, the debit and its usage row, the log line: in the caller's transaction (which
-    rolls back on the 409 / 402 raised here); one statement on PostgreSQL."""
-    if db.session.get_bind().dialect.name == "postgresql":
-        moved, debited, available = state.queue_debited(run.id, run.installation_pk, price, line, **values)
-        if not moved:
-            raise Conflict("This run was already started.", code="run_already_started")
-        if not debited:
-            raise credits.insufficient(price, available)
-        return
-    moment = clock.now()
-    if not state.move(run.id, INITIALIZED, QUEUED, estimated_credits=price, queued_at=moment, heartbeat_at=moment,
-                      **values):
+    """The start's move and debit (state.queue_debited, the rule on both databases) in the caller's transaction,
+    which rolls back on the 409 / 402 raised here."""
+    moved, debited, available = state.queue_debited(run.id, run.installation_pk, price, line, **values)
+    if not moved:
         raise Conflict("This run was already started.", code="run_already_started")
-    credits.debit(run.installation_pk, price, run_id=run.id, project_id=run.project_id, task_id=run.task_id,
-                  user_account_id=run.user_account_id)
-    state.log(run.id, line)
+    if not debited:
+        raise credits.insufficient(price, available)
 
 
 def status_document(run: Run) -> dict:

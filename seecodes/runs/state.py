@@ -68,54 +68,90 @@ def logged_cte(moved, selectable=None):
     ).cte("logged")
 
 
+# --- starting a run: the one rule, both dialects side by side -------------------------------------------------
+# The start's own binds (typed, named unlike any column, as above).
+PRICE, INSTALLATION = bindparam("price", type_=Integer()), bindparam("installation", type_=Integer())
+# initialized -> queued with what the start estimated, answering what the usage row copies from the run.
+_QUEUED = (moved_statement(INITIALIZED, QUEUED, queued_at=MOMENT, heartbeat_at=MOMENT, estimated_credits=PRICE,
+                           user_prompt=bindparam("prompt", type_=Text()),
+                           estimated_input_tokens=bindparam("tokens", type_=Integer()),
+                           input_versions=bindparam("versions", type_=RUNS.c.input_versions.type),
+                           request_id=bindparam("request", type_=String()))
+           .returning(RUNS.c.id, RUNS.c.installation_pk, RUNS.c.project_id, RUNS.c.task_id, RUNS.c.user_account_id))
+_USAGE_COLUMNS = ["installation_pk", "type", "run_id", "project_id", "task_id", "user_account_id", "credits",
+                  "created_at"]
+# The installation's credits as the statement found them (before the debit).
+_AVAILABLE = select(INSTALLATIONS.c.credits).where(INSTALLATIONS.c.id == INSTALLATION)
+
+
+def _debit(*which):
+    """UPDATE the installation `which` selects, only if its credits cover PRICE."""
+    return (update(INSTALLATIONS).where(*which, INSTALLATIONS.c.credits >= PRICE)
+            .values(credits=INSTALLATIONS.c.credits - PRICE, updated_at=MOMENT))
+
+
 def _queue_debited_statement():
-    """initialized -> queued, the debit, its usage row and the log line as one statement (PostgreSQL): each part
-    happens only with the others (the debit only for a run that moved, the usage row and the log line only
-    with the debit); answers whether the run moved, whether the debit was taken, and the credits available
-    before it."""
-    price = bindparam("price", type_=Integer())
-    moved = (moved_statement(INITIALIZED, QUEUED, queued_at=MOMENT, heartbeat_at=MOMENT, estimated_credits=price,
-                             user_prompt=bindparam("prompt", type_=Text()),
-                             estimated_input_tokens=bindparam("tokens", type_=Integer()),
-                             input_versions=bindparam("versions", type_=RUNS.c.input_versions.type),
-                             request_id=bindparam("request", type_=String()))
-             .returning(RUNS.c.id, RUNS.c.installation_pk, RUNS.c.project_id, RUNS.c.task_id, RUNS.c.user_account_id)
-             .cte("moved"))
-    debited = (update(INSTALLATIONS)
-               .where(INSTALLATIONS.c.id.in_(select(moved.c.installation_pk)), INSTALLATIONS.c.credits >= price)
-               .values(credits=INSTALLATIONS.c.credits - price, updated_at=MOMENT)
-               .returning(INSTALLATIONS.c.id).cte("debited"))
+    """PostgreSQL: the start as one data-modifying CTE, one round trip (the run benchmark's start rests on it):
+    the debit only for a run that moved, the usage row and the log line only with the debit."""
+    moved = _QUEUED.cte("moved")
+    debited = _debit(INSTALLATIONS.c.id.in_(select(moved.c.installation_pk))).returning(INSTALLATIONS.c.id) \
+        .cte("debited")
     charged = moved.join(debited, debited.c.id == moved.c.installation_pk)
-    usage = insert(USAGE).from_select(
-        ["installation_pk", "type", "run_id", "project_id", "task_id", "user_account_id", "credits", "created_at"],
-        select(debited.c.id, literal("task_run"), moved.c.id, moved.c.project_id, moved.c.task_id,
-               moved.c.user_account_id, price, MOMENT).select_from(charged),
-    ).cte("usage")
+    usage = insert(USAGE).from_select(_USAGE_COLUMNS, select(
+        debited.c.id, literal("task_run"), moved.c.id, moved.c.project_id, moved.c.task_id,
+        moved.c.user_account_id, PRICE, MOMENT).select_from(charged)).cte("usage")
     return select(
         select(func.count()).select_from(moved).scalar_subquery().label("moved"),
         select(func.count()).select_from(debited).scalar_subquery().label("debited"),
-        select(INSTALLATIONS.c.credits).where(INSTALLATIONS.c.id == bindparam("installation", type_=Integer()))
-        .scalar_subquery().label("available"),
+        _AVAILABLE.scalar_subquery().label("available"),
     ).add_cte(usage).add_cte(logged_cte(moved, charged))
 
 
 _QUEUE_DEBITED = _queue_debited_statement()
+# SQLite (no data-modifying CTEs): the same parts in sequence; its one writer at a time keeps them together.
+_DEBITED = _debit(INSTALLATIONS.c.id == INSTALLATION).returning((INSTALLATIONS.c.credits + PRICE).label("available"))
+_USAGE_ROW = insert(USAGE).values(
+    installation_pk=INSTALLATION, type="task_run", run_id=THE_RUN, project_id=bindparam("run_project"),
+    task_id=bindparam("run_task"), user_account_id=bindparam("run_user"), credits=PRICE, created_at=MOMENT)
+_LOG_ROW = insert(LOG_LINES).values(run_id=THE_RUN, logged_at=MOMENT, line=LOG_LINE)
 
 
-def queue_debited(run_id: str, installation_pk: int, price: int, line: str, **values):
-    """PostgreSQL's start in one round trip, in the caller's transaction (see _queue_debited_statement); answers
-    (moved, debited, available). The caller rolls back unless both are true."""
-    row = db.session.execute(_QUEUE_DEBITED, {
-        "the_run": run_id, "installation": installation_pk, "price": price, "moment": clock.now(),
-        "prompt": values.get("user_prompt"), "tokens": values.get("estimated_input_tokens"),
-        "versions": values.get("input_versions"),
-        "request": request_ids.current(), "log_line": line,
-    }).one()
-    moved, debited = row.moved == 1, row.debited == 1
+def queue_debited(run_id: str, installation_pk: int, price: int, line: str, *, user_prompt: str | None,
+                  estimated_input_tokens: int, input_versions: dict | None) -> tuple[bool, bool, int]:
+    """The start of a run, in the caller's transaction: initialized -> queued with the start's estimate, the debit
+    of `price` credits with its task_run usage row, and the log line `line`, all at one moment, each part only
+    with the others (the debit only for a run that moved; the usage row and the log line only with the debit).
+    Answers (moved, debited, available: the credits before the debit); the caller rolls back unless both are
+    true, and the transition and the debit are counted only then (after the commit).
+
+    The same rule on both databases, written side by side: one statement on PostgreSQL, on SQLite the shortest
+    sequence of the same parts (four statements for a start that succeeds)."""
+    binds = {"the_run": run_id, "installation": installation_pk, "price": price, "moment": clock.now(),
+             "prompt": user_prompt, "tokens": estimated_input_tokens, "versions": input_versions,
+             "request": request_ids.current(), "log_line": line}
+    if db.session.get_bind().dialect.name == "postgresql":
+        row = db.session.execute(_QUEUE_DEBITED, binds).one()
+        moved, debited, available = row.moved == 1, row.debited == 1, row.available
+    else:
+        moved, debited, available = _queue_debited_in_sequence(binds)
     if moved and debited:
         transitioned(db.session, run_id, INITIALIZED, QUEUED)
         prometheus.credits_debited(db.session, price)
-    return moved, debited, row.available
+    return moved, debited, available
+
+
+def _queue_debited_in_sequence(binds: dict) -> tuple[bool, bool, int]:
+    """SQLite's start (see queue_debited): the move, then the debit, then its usage row and the log line."""
+    run = db.session.execute(_QUEUED, binds).first()
+    if run is not None:  # from here on, as in the CTE, the run's own installation and binding
+        binds = {**binds, "installation": run.installation_pk, "run_project": run.project_id,
+                 "run_task": run.task_id, "run_user": run.user_account_id}
+    debit = db.session.execute(_DEBITED, binds).first() if run is not None else None
+    if debit is None:
+        return run is not None, False, db.session.execute(_AVAILABLE, binds).scalar()
+    db.session.execute(_USAGE_ROW, binds)
+    db.session.execute(_LOG_ROW, binds)
+    return True, True, debit.available
 
 
 def claim(run_id: str, worker: str):

@@ -11,7 +11,6 @@ from seecodes.launch_codes.models import LaunchCode
 from seecodes.permits.models import Permit
 from seecodes.request_keys.models import RequestKey
 from seecodes.runs import state
-from seecodes.credits import service as credits
 from seecodes.runs.models import FAILED, INITIALIZED, QUEUED, SUCCEEDED, Run
 
 from ..contract_examples import RUN_INIT_EXAMPLE
@@ -80,9 +79,8 @@ def _debited_run(app, permit, client, price, status):
         return run_id
     with app.app_context():
         run = db.session.get(Run, run_id)
-        assert state.move(run_id, INITIALIZED, QUEUED)
-        credits.debit(run.installation_pk, price, run_id=run_id, project_id=run.project_id, task_id=run.task_id,
-                      user_account_id=run.user_account_id)
+        assert state.queue_debited(run_id, run.installation_pk, price, "queued: test", user_prompt=None,
+                                   estimated_input_tokens=1, input_versions={})[:2] == (True, True)
         if status != QUEUED:
             assert state.claim(run_id, "test worker") is not None
         if status == SUCCEEDED:

@@ -9,7 +9,7 @@ from seecodes import clock
 from seecodes.credits.models import UsageRow
 from seecodes.extensions import db
 from seecodes.runs import rules, state
-from seecodes.runs.models import FAILED, IN_PROCESS, INITIALIZED, PROCESSING_REMOTE, QUEUED, SUCCEEDED, Run
+from seecodes.runs.models import FAILED, IN_PROCESS, PROCESSING_REMOTE, QUEUED, SUCCEEDED, Run
 
 from ..contract_examples import RUN_START_EXAMPLE as EXAMPLE_START
 from ..helpers import assert_envelope, bearer, pool_for, race, raced_statuses
@@ -109,11 +109,8 @@ def _processing_run(app, runs) -> str:
     run_id = runs.init().get_json()["runId"]
     with app.app_context():
         run = db.session.get(Run, run_id)
-        from seecodes.credits import service as credits
-
-        assert state.move(run_id, INITIALIZED, QUEUED)
-        credits.debit(run.installation_pk, 20, run_id=run_id, project_id=run.project_id, task_id=run.task_id,
-                      user_account_id=run.user_account_id)
+        assert state.queue_debited(run_id, run.installation_pk, 20, "queued: test", user_prompt=None,
+                                   estimated_input_tokens=1, input_versions={})[:2] == (True, True)
         assert state.move(run_id, QUEUED, IN_PROCESS) and state.move(run_id, IN_PROCESS, PROCESSING_REMOTE)
         db.session.commit()
     return run_id

@@ -55,14 +55,8 @@ def test_an_illegal_transition_is_a_programming_error(app, run_id):
 
 
 def test_a_failed_run_is_refunded_once(app, run_id, funded, credits_of):
-    from seecodes.credits import service as credits
-
+    _debited(app, run_id)
     with app.app_context():
-        run = db.session.get(Run, run_id)
-        state.move(run_id, INITIALIZED, QUEUED)
-        credits.debit(run.installation_pk, 20, run_id=run_id, project_id="AUTH", task_id="AUTH-128",
-                      user_account_id=None)
-        db.session.commit()
         assert state.fail(run_id, "boom") is True
         assert state.fail(run_id, "boom again") is False
         db.session.commit()
@@ -72,14 +66,12 @@ def test_a_failed_run_is_refunded_once(app, run_id, funded, credits_of):
 
 
 def _debited(app, run_id, credits_to_take=20):
-    """Queue the run and debit it, as a start does."""
-    from seecodes.credits import service as credits
-
+    """Queue the run and debit it, as a start does (tests/runs/test_start_debit.py tests the start itself)."""
     with app.app_context():
         run = db.session.get(Run, run_id)
-        assert state.move(run_id, INITIALIZED, QUEUED)
-        credits.debit(run.installation_pk, credits_to_take, run_id=run_id, project_id="AUTH", task_id="AUTH-128",
-                      user_account_id=None)
+        moved, debited, _ = state.queue_debited(run_id, run.installation_pk, credits_to_take, "queued: test",
+                                                user_prompt=None, estimated_input_tokens=1, input_versions={})
+        assert moved and debited
         db.session.commit()
 
 
