@@ -3,7 +3,9 @@ under gunicorn."""
 import os
 import socket
 import subprocess
+import sys
 import time
+from pathlib import Path
 
 import requests
 from redis import Redis
@@ -95,7 +97,7 @@ class Gunicorn:
         self.log_path = tmp_path / "gunicorn.log"
         self.log = open(self.log_path, "wb")
         self.process = subprocess.Popen(
-            [str(ROOT / ".venv" / "bin" / "gunicorn"), "-c", "gunicorn.conf.py", "wsgi:app"], cwd=ROOT,
+            [str(Path(sys.executable).parent / "gunicorn"), "-c", "gunicorn.conf.py", "wsgi:app"], cwd=ROOT,
             env={**env, "PORT": str(self.port), "GUNICORN_ACCESS_LOG": "/dev/null",
                  "SEECODES_PUBLIC_BASE_URL": self.url},
             stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
