@@ -2,10 +2,14 @@
 import os
 import runpy
 
-_root = os.path.dirname(os.path.abspath(__file__))
-_instance = os.environ.get("SEECODES_INSTANCE_PATH") or os.path.join(_root, "instance")
+# The app's process-level settings (instance folder, PORT): seecodes/settings.py imports nothing of
+# prometheus_client, whose metrics folder is set below.
+from seecodes import settings
 
-bind = f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
+_root = os.path.dirname(os.path.abspath(__file__))
+_instance = settings.instance_path()
+
+bind = f"{os.environ.get('HOST', '127.0.0.1')}:{settings.bootstrap('PORT')}"
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "gthread")
 threads = int(os.environ.get("GUNICORN_THREADS", "4"))
