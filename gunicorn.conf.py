@@ -1,11 +1,14 @@
 """gunicorn settings; every value can be overridden from the environment."""
 import os
-import runpy
+
+# The instance folder and PORT (seecodes/settings.py) and the request limits: neither module imports
+# prometheus_client, whose metrics folder is set below.
+from seecodes import http_limits, settings
 
 _root = os.path.dirname(os.path.abspath(__file__))
-_instance = os.environ.get("SEECODES_INSTANCE_PATH") or os.path.join(_root, "instance")
+_instance = settings.instance_path()
 
-bind = f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
+bind = f"{os.environ.get('HOST', '127.0.0.1')}:{settings.bootstrap('PORT')}"
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "gthread")
 threads = int(os.environ.get("GUNICORN_THREADS", "4"))
@@ -23,12 +26,10 @@ errorlog = "-"
 # the OpenAPI document allows (hints and baseUrl are printable ASCII, ≤ 512 characters, even fully
 # percent-encoded) is under 4 KiB; 8,190 is gunicorn's maximum. Beyond these, gunicorn itself answers
 # 414 / 431 / 400 before the app runs, so those answers are not in the JSON envelope.
-# The values live in seecodes/http_limits.py, which the OpenAPI document quotes; read by path so that no app
-# module is imported before the metrics folder is set below.
-_limits = runpy.run_path(os.path.join(_root, "seecodes", "http_limits.py"))
-limit_request_line = _limits["REQUEST_LINE_BYTES"]
-limit_request_fields = _limits["HEADER_FIELDS"]
-limit_request_field_size = _limits["HEADER_FIELD_BYTES"]
+# The values live in seecodes/http_limits.py, which the OpenAPI document quotes.
+limit_request_line = http_limits.REQUEST_LINE_BYTES
+limit_request_fields = http_limits.HEADER_FIELDS
+limit_request_field_size = http_limits.HEADER_FIELD_BYTES
 access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms "%(a)s" request_id=%({x-request-id}o)s'
 
 # Control socket (gunicornc): every gunicorn on a host would share ~/.gunicorn/gunicorn.ctl, so it is off

@@ -5,7 +5,7 @@ from flask import Flask
 from flask.sessions import SessionInterface
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import config as config_module, http_limits
+from . import http_limits, settings
 from .errors import register_error_handlers
 from .extensions import SECURITY_SCHEMES, api, db, migrate
 
@@ -21,12 +21,12 @@ class App(Flask):
 
 
 def create_app(overrides: dict | None = None) -> Flask:
-    app = App(__name__, instance_path=os.environ.get("SEECODES_INSTANCE_PATH") or _default_instance_path())
+    app = App(__name__, instance_path=settings.instance_path())
     app.session_interface = NoCookieSessions()
-    app.config.update(config_module.from_environ(app.instance_path))
+    app.config.update(settings.from_environ(app.instance_path))
     app.config.update(_openapi_config())
     app.config.update(overrides or {})
-    check_settings(app)
+    settings.check(app)
     register_logging(app)
     register_request_ids(app)
     register_extensions(app)
@@ -51,10 +51,6 @@ class NoCookieSessions(SessionInterface):
 
     def save_session(self, app, session, response):
         pass
-
-
-def _default_instance_path() -> str:
-    return os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "instance")
 
 
 def _openapi_config() -> dict:
@@ -84,15 +80,6 @@ def _openapi_config() -> dict:
             "components": {"securitySchemes": SECURITY_SCHEMES},
         },
     }
-
-
-def check_settings(app: Flask) -> None:
-    """Refuse to start with a retention that would prune live credentials. Imported here, as every register_*
-    does: importing the package must not import seecodes.prometheus, whose mode (multiprocess or not) is fixed
-    when it is first imported, before gunicorn.conf.py and the worker have chosen the metrics folder."""
-    from . import retention
-
-    retention.check_settings(app)
 
 
 def register_logging(app: Flask) -> None:

@@ -24,20 +24,15 @@ import logging
 
 from sqlalchemy import event
 
-from .config import ConfigError
+from . import settings
 from .extensions import db
 
 log = logging.getLogger(__name__)
 
-CHOICES = ("auto", "on", "off")
-
 
 def mode(app) -> str:
-    value = str(app.config.get("SEECODES_DB_PREPARE") or "auto").strip().lower()
-    if value not in CHOICES:
-        raise ConfigError(f"SEECODES_DB_PREPARE={value!r} is not one of {', '.join(CHOICES)} (auto finds out "
-                          f"whether a pooler such as PgBouncer stands between the app and PostgreSQL)")
-    return value
+    """auto, on or off (validated by seecodes/settings.py)."""
+    return settings.value("SEECODES_DB_PREPARE", app)
 
 
 def behind_pooler(dbapi_connection) -> bool:

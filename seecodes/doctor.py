@@ -14,7 +14,6 @@ from .extensions import db
 from .logs import mask_url_credentials
 
 PASS, WARN, FAIL = "pass", "warn", "FAIL"
-MIN_SECRET_KEY_CHARS = 32
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 
 
@@ -86,7 +85,7 @@ def _safe_url(url: str) -> str:
 
 
 def check_storage(app) -> list[Result]:
-    kind = app.config.get("SEECODES_STORAGE", "local")
+    kind = app.config["SEECODES_STORAGE"]
     if kind == "local":
         folder = Path(app.config["SEECODES_STORAGE_DIR"])
         try:
@@ -136,11 +135,11 @@ def check_forge_jwks(app) -> list[Result]:
 
 def check_secret_key(app) -> list[Result]:
     key = app.config.get("SECRET_KEY") or ""
-    if len(key) < MIN_SECRET_KEY_CHARS:
-        return [Result("secret key", FAIL, f"{len(key)} characters, fewer than {MIN_SECRET_KEY_CHARS}",
+    if len(key) < settings.MIN_SECRET_KEY_LENGTH:
+        return [Result("secret key", FAIL, f"{len(key)} characters, fewer than {settings.MIN_SECRET_KEY_LENGTH}",
                        "set SEECODES_SECRET_KEY to a long random value "
                        "(python3 -c 'import secrets; print(secrets.token_urlsafe(48))')")]
-    if _production(app) and not os.environ.get("SEECODES_SECRET_KEY"):
+    if _production(app) and app.config.get("SECRET_KEY_SOURCE") != "SEECODES_SECRET_KEY":
         return [Result("secret key", FAIL, "the embedded default's key from instance/secret_key on PostgreSQL",
                        "set SEECODES_SECRET_KEY, the same on every host (permits signed on one host must verify "
                        "on all)")]
@@ -223,21 +222,20 @@ def check_metrics(app) -> list[Result]:
                    "set SEECODES_METRICS_TOKEN to let Prometheus scrape" if _production(app) else "")]
 
 
-def check_retention(app) -> list[Result]:
-    from .config import ConfigError
-    from .retention import check_settings
+def check_settings(app) -> list[Result]:
+    """Every setting of seecodes/settings.py as the app holds it (create_app refused the unusable ones at start;
+    this also sees what changed since)."""
+    problems = settings.problems(app)
+    if problems:
+        return [Result("settings", FAIL, str(problem), "set the variable as the detail says, or unset it")
+                for problem in problems]
+    changed = settings.not_default(app)
+    return [Result("settings", PASS, f"{len(settings.SETTINGS)} valid"
+                                     + (f"; not the default: {', '.join(changed)}" if changed else ""))]
 
-    try:
-        days = check_settings(app)
-    except ConfigError as error:
-        return [Result("retention", FAIL, str(error), "set SEECODES_CREDENTIAL_RETENTION_DAYS and "
-                       "SEECODES_SECURITY_EVENT_RETENTION_DAYS to whole days (0 or more)")]
-    return [Result("retention", PASS, ", ".join(f"{name.removeprefix('SEECODES_').lower()} {value}"
-                                                for name, value in days.items()))]
 
-
-CHECKS = (check_database, check_redis, check_storage, check_forge_jwks, check_secret_key, check_public_url,
-          check_metrics, check_retention)
+CHECKS = (check_settings, check_database, check_redis, check_storage, check_forge_jwks, check_secret_key,
+          check_public_url, check_metrics)
 
 
 def run_checks(app, online: bool = False) -> list[Result]:

@@ -6,7 +6,7 @@ import sys
 
 from pythonjsonlogger.json import JsonFormatter
 
-from . import request_ids
+from . import request_ids, settings
 
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s [%(request_id)s]: %(message)s"
 JSON_FIELDS = ["levelname", "name", "message", "request_id"]
@@ -142,7 +142,7 @@ def configure(level: str | None = None, fmt: str | None = None) -> None:
     handler = decorate(logging.StreamHandler(sys.stderr), fmt)
     handler._seecodes = True
     root.addHandler(handler)
-    root.setLevel(level or os.environ.get("SEECODES_LOG_LEVEL", "INFO"))
+    root.setLevel(level or settings.bootstrap("SEECODES_LOG_LEVEL"))
     for chatty in QUIET_LIBRARIES:  # their INFO lines (credential discovery, connection pools) are noise here
         logging.getLogger(chatty).setLevel(logging.WARNING)
 

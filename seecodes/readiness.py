@@ -81,7 +81,7 @@ def object_storage() -> Check:
         problem = storage.check()
     except Exception as error:
         problem = f"Object storage cannot be checked ({error.__class__.__name__})."
-    if problem is None and current_app.config.get("SEECODES_STORAGE", "local") == "local":
+    if problem is None and current_app.config["SEECODES_STORAGE"] == "local":
         return local_storage_space()
     return Check("storage", problem is None, problem or "The object store can be used.", reason="storage_unusable")
 

@@ -49,7 +49,7 @@ def bind_from_current_job() -> None:
 
 
 def register(app: Flask) -> None:
-    trust_proxy = app.config.get("SEECODES_TRUSTED_PROXIES", 0) > 0
+    trust_proxy = app.config["SEECODES_TRUSTED_PROXIES"] > 0
 
     @app.before_request
     def _bind_request_id():

@@ -1,14 +1,12 @@
 """Data retention: `prune(now)` removes spent credentials, old security events and run data past its lifetime
 (seecodes/runs/lifetime.py) (periodic task, CLI)."""
 import logging
-import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import and_, delete, exists, select
 
 from . import clock, prometheus, settings
-from .config import ConfigError
 from .audit.models import SecurityEvent
 from .extensions import db
 from .launch_codes.models import LaunchCode
@@ -18,11 +16,6 @@ from .runs import lifetime
 
 log = logging.getLogger(__name__)
 
-# The retention settings (their defaults are in seecodes.settings): spent credentials are kept this long after
-# they expire, so a replay is still recognised as one and an audit can read them.
-RETENTION_SETTINGS = ("SEECODES_CREDENTIAL_RETENTION_DAYS", "SEECODES_SECURITY_EVENT_RETENTION_DAYS")
-MAX_RETENTION_DAYS = 36_500  # a century: anything longer is a typo, not a policy
-_WHOLE_DAYS = re.compile(r"\d{1,6}")
 BATCH = 5000  # rows per DELETE, so one pass never holds long locks on a big backlog
 
 # The indexes the pruning reads by (part of the schema: migration 0007).
@@ -47,24 +40,16 @@ class Pruned:
 
 
 def prune_interval(app=None) -> float:
-    """Seconds between the scheduler's pruning passes (SEECODES_PRUNE_INTERVAL_SECONDS, default an hour)."""
-    return float(settings.raw("SEECODES_PRUNE_INTERVAL_SECONDS", app))
+    """Seconds between the scheduler's pruning passes (SEECODES_PRUNE_INTERVAL_SECONDS)."""
+    return settings.value("SEECODES_PRUNE_INTERVAL_SECONDS", app)
 
 
 def retention_days(name: str, app=None) -> int:
-    """Whole days, 0 to MAX_RETENTION_DAYS; anything else is a ConfigError (a negative value once made the
-    cutoff lie in the future, and pruning deleted every live request key and permit)."""
-    value = settings.raw(name, app)
-    text = str(value).strip()
-    if isinstance(value, bool) or not _WHOLE_DAYS.fullmatch(text) or int(text) > MAX_RETENTION_DAYS:
-        raise ConfigError(f"{name}={value!r} is not a whole number of days from 0 to {MAX_RETENTION_DAYS}: "
-                          f"set it so (default {settings.DEFAULTS[name]}), or unset it.")
-    return int(text)
-
-
-def check_settings(app) -> dict[str, int]:
-    """At start (create_app) and in `flask doctor`: every retention setting, validated."""
-    return {name: retention_days(name, app) for name in RETENTION_SETTINGS}
+    """How long spent credentials (SEECODES_CREDENTIAL_RETENTION_DAYS) or security events
+    (SEECODES_SECURITY_EVENT_RETENTION_DAYS) are kept, so a replay is still recognised as one and an audit can
+    read them. Validated at every pass (settings.ConfigError): a value an override made unusable after the start
+    prunes nothing."""
+    return settings.value(name, app)
 
 
 def _spent_launch_codes(cutoff: datetime, now: datetime):

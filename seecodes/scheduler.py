@@ -77,7 +77,7 @@ def add_task(app: Flask, name: str, function: Callable[[], object], interval: Ca
 
 def enabled(app: Flask) -> bool:
     """On unless SEECODES_SCHEDULER=off; tests (TESTING) start it themselves."""
-    value = app.config.get("SEECODES_SCHEDULER", os.environ.get("SEECODES_SCHEDULER"))
+    value = app.config.get("SEECODES_SCHEDULER")
     if value in (None, ""):
         return not app.testing
     return str(value).lower() not in ("0", "off", "false", "no")

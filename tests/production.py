@@ -7,17 +7,14 @@ import time
 import uuid
 from pathlib import Path
 
+from seecodes.settings import database_url
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def with_psycopg(url: str) -> str:
-    """The URL with the psycopg driver, as seecodes/config.py does for DATABASE_URL: SQLAlchemy accepts no
-    postgres:// URL (the form Heroku-style hosts hand out), and before 2.1 it read postgresql:// as psycopg2, which
-    the project does not install."""
-    for plain in ("postgresql://", "postgres://"):
-        if url.startswith(plain):
-            return "postgresql+psycopg://" + url.removeprefix(plain)
-    return url
+    """The URL with the psycopg driver, as the app reads DATABASE_URL."""
+    return database_url(url)
 
 
 BASE_PG_URL = with_psycopg(os.environ.get("SEECODES_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"))

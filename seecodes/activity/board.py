@@ -1,8 +1,9 @@
 """The team-competition board: snapshot items, run fallback items, per-task summaries and the month baseline.
 
 Everything that counts the whole range (summaries, totals, the median) is aggregated by the database, per
-task; Python only shapes the bounded rows it answers (at most MAX_ITEMS items and MAX_TASK_SUMMARIES
-summaries), so the answer's time and memory do not grow with the snapshots of the range.
+task; Python only shapes the bounded rows it answers (at most SEECODES_BOARD_MAX_ITEMS items and
+SEECODES_BOARD_MAX_TASK_SUMMARIES summaries, seecodes/settings.py), so the answer's time and memory do not
+grow with the snapshots of the range.
 """
 import calendar
 import json
@@ -10,13 +11,13 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from fractions import Fraction
 
-from flask import current_app
 from sqlalchemy import Integer, case, distinct, func, literal_column, or_, select, union_all
 
 from .. import clock, sql
 from ..errors import Invalid
 from ..extensions import db
 from ..runs.models import ACTIVE_STATUSES, FINAL_STATUSES, Run
+from ..settings import setting
 from . import formula
 from .models import ActivitySnapshot
 
@@ -29,10 +30,6 @@ RUN_STATUSES = ACTIVE_STATUSES + FINAL_STATUSES  # "initialized" runs never star
 # The longest range served: a year of a 100-developer team (~840,000 snapshots) aggregates within the
 # route's budget (docs/benchmarks.md, growth); longer ranges are refused (422).
 MAX_RANGE_DAYS = 366
-# items answered at most (the newest of the range); totals, baseline and sourceSummary count them all.
-MAX_ITEMS = 2000
-# taskSummaries answered at most (the highest effort first); totalTaskSummaries counts every task.
-MAX_TASK_SUMMARIES = 2000
 _SNAPSHOT_COLUMNS = tuple(column for column in ActivitySnapshot.__table__.c if column.name != "changed_files")
 
 
@@ -296,8 +293,9 @@ def month_baseline(installation_pk: int, project_id: str | None, month: DateRang
 
 def team_competition(installation_pk: int, project_id: str | None, start: date | None, end: date | None) -> dict:
     scope = resolve_range(start, end, clock.now().date())
-    item_limit = current_app.config.get("SEECODES_BOARD_MAX_ITEMS", MAX_ITEMS)
-    summary_limit = current_app.config.get("SEECODES_BOARD_MAX_TASK_SUMMARIES", MAX_TASK_SUMMARIES)
+    # items: the newest of the range (totals, baseline and sourceSummary count them all); taskSummaries: the
+    # highest effort first (totalTaskSummaries counts every task).
+    item_limit, summary_limit = setting("SEECODES_BOARD_MAX_ITEMS"), setting("SEECODES_BOARD_MAX_TASK_SUMMARIES")
     totals = task_totals(installation_pk, project_id, scope, summary_limit)
     answered = _answered_items(installation_pk, project_id, scope, item_limit)
     month = month_range(scope.end)

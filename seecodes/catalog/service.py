@@ -4,6 +4,7 @@ import logging
 import os
 from pathlib import Path
 
+from flask import current_app
 from sqlalchemy import select
 
 from ..errors import Invalid
@@ -22,7 +23,7 @@ OFFLINE_NOTE = ("Served by the built-in offline provider: a deterministic report
 
 def catalog_file(path: Path | None = None) -> Path:
     """The file `models seed` reads: --file, else SEECODES_CATALOG_FILE, else the built-in default."""
-    return Path(path or os.environ.get("SEECODES_CATALOG_FILE") or DEFAULT_CATALOG)
+    return Path(path or current_app.config["SEECODES_CATALOG_FILE"] or DEFAULT_CATALOG)
 
 
 def serving_provider(model: CatalogModel, environ=os.environ) -> str:

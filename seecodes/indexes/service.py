@@ -5,12 +5,11 @@ import json
 
 from sqlalchemy import and_, delete, func, select, text, update
 
-from flask import current_app
-
 from .. import clock
 from ..errors import DomainError, Invalid
 from ..extensions import db
 from .. import sql
+from ..settings import DEFAULTS, setting
 from .models import ProjectIndex, ProjectIndexEntry
 
 MAX_ITEMS = 5000
@@ -20,8 +19,9 @@ MAX_ITEMS = 5000
 MAX_ENTRY_CHARS = 32_000
 # The answer budget is in bytes as sent: Flask's JSON is ASCII, every other character escaped (6 bytes, 12 for
 # one outside the BMP such as an emoji), so its characters are its bytes. Counting the stored characters
-# instead let 420 emoji entries answer 91 MB under an 8,000,000 cap.
-MAX_ANSWER_CHARS = 8_000_000
+# instead let 420 emoji entries answer 91 MB under an 8,000,000 cap. The app's budget is the setting
+# SEECODES_INDEX_ANSWER_MAX_CHARS; this is its default, which the OpenAPI document quotes.
+MAX_ANSWER_CHARS = DEFAULTS["SEECODES_INDEX_ANSWER_MAX_CHARS"]
 ENTRY_OVERHEAD_CHARS = 240  # keys, the 64-digit hash, a 20-digit updatedAt and punctuation of one match (224 measured)
 _ANSWER_JSON = json.JSONEncoder(ensure_ascii=True, separators=(",", ":"))  # as Flask's provider writes it
 ENTRY_COLUMNS = ("hash", "updated_at_ms", "short", "detailed", "important_symbols", "dependencies", "exports")
@@ -72,7 +72,7 @@ class _Budget:
     """Counts the answer's bytes as it is built and stops the query as soon as it passes the budget."""
 
     def __init__(self):
-        self.limit = current_app.config.get("SEECODES_INDEX_ANSWER_MAX_CHARS", MAX_ANSWER_CHARS)
+        self.limit = setting("SEECODES_INDEX_ANSWER_MAX_CHARS")
         self.used = 0
 
     def spend(self, row, paths: list[str]) -> None:

@@ -21,7 +21,7 @@ class UploadTooLarge(DomainError):
 
 
 def _local() -> LocalStorage:
-    if current_app.config.get("SEECODES_STORAGE", "local") != "local":
+    if current_app.config["SEECODES_STORAGE"] != "local":
         raise NotFound("This backend stores objects in S3.", code="not_found")
     return LocalStorage.from_config(current_app)
 

@@ -21,7 +21,7 @@ from redis import Redis
 from redis.exceptions import RedisError
 from rq import Worker
 
-from ..settings import setting
+from ..settings import bootstrap, instance_path, setting
 
 log = logging.getLogger(__name__)
 
@@ -165,7 +165,7 @@ def serve(args) -> int:
     worker.supervised_name = args.name is not None
     worker.horse_connections = app.extensions["seecodes.horse_connections"]
     try:
-        worker.work(burst=args.burst, logging_level=os.environ.get("SEECODES_LOG_LEVEL", "INFO"))
+        worker.work(burst=args.burst, logging_level=bootstrap("SEECODES_LOG_LEVEL"))
     except RedisError as error:  # RQ's teardown could not deregister the worker: Redis is down
         log.error("RQ worker stopped: Redis unavailable (%s)", error.__class__.__name__)
         return 3
@@ -251,11 +251,9 @@ def main(argv=None) -> int:
     # Metrics go where this deployment's gunicorn on this host reads them (gunicorn.conf.py computes the same
     # default); the child RQ worker inherits the environment. The files of processes that are gone (an
     # earlier worker's) are removed first, as prometheus_client's multiprocess mode requires.
-    instance = os.environ.get("SEECODES_INSTANCE_PATH") or os.path.join(
-        os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "instance")
     from .. import metrics_folder
 
-    folder = metrics_folder.configure(instance)
+    folder = metrics_folder.configure(instance_path())
     from .. import logs, prometheus  # prometheus_client reads PROMETHEUS_MULTIPROC_DIR at import
 
     prometheus.prepare_directory(folder)

@@ -1,30 +1,12 @@
 """Object storage: local files with app-signed URLs, or S3 through boto3."""
 import os
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
 from flask import current_app
 
-
-@dataclass(frozen=True)
-class ObjectVersion:
-    """What a run's start saw of an input: its size and the store's version tag (S3's ETag; on local storage
-    the file's inode, mtime and size), so the job can tell that the object changed without reading it."""
-
-    size: int
-    etag: str
-
-    def document(self) -> dict:
-        return {"size": self.size, "etag": self.etag}
-
-    @classmethod
-    def from_document(cls, document: dict) -> "ObjectVersion":
-        return cls(int(document["size"]), str(document["etag"]))
-
-
-class ObjectChanged(Exception):
-    """The object is no longer the version that was asked for (replaced, grown or shrunk)."""
+from .local import LocalStorage
+from .objects import ObjectChanged, ObjectVersion  # noqa: F401  (ObjectChanged: callers catch it from here)
 
 
 class Storage(Protocol):
@@ -59,14 +41,12 @@ class Storage(Protocol):
 def get(app=None) -> Storage:
     """The configured backend; cheap to call, clients are cached per process."""
     app = app or current_app
-    kind = app.config.get("SEECODES_STORAGE", "local")
+    kind = app.config["SEECODES_STORAGE"]
     if kind == "s3":
-        from .s3 import S3Storage
+        from .s3 import S3Storage  # boto3 is imported only where S3 is configured: local storage never pays it
 
         return S3Storage.from_config(app)
     if kind == "local":
-        from .local import LocalStorage
-
         return LocalStorage.from_config(app)
     raise RuntimeError(f"SEECODES_STORAGE must be local or s3, not {kind!r}")
 

@@ -11,7 +11,7 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 from ..errors import DomainError, Forbidden, NotFound, Unavailable
 from ..settings import setting
-from . import ObjectChanged, ObjectVersion
+from .objects import ObjectChanged, ObjectVersion
 
 SALT = "seecodes.storage-url.v1"
 PUT, GET = "put", "get"

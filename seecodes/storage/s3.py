@@ -11,7 +11,7 @@ from botocore.exceptions import (BotoCoreError, ClientError, EndpointConnectionE
 
 from ..errors import NotFound, Unavailable
 from ..settings import setting
-from . import ObjectChanged, ObjectVersion
+from .objects import ObjectChanged, ObjectVersion
 
 _clients: dict = {}
 _verified: dict = {}  # (pid, endpoint, bucket) -> when the bucket last answered

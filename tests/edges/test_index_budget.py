@@ -56,7 +56,7 @@ def test_a_query_within_the_budget_answers_every_match(app, client, auth):
 def test_the_default_budget_refuses_an_amplified_answer(app, client, auth):
     """Without configuration: one large entry matched under 400 paths (a 16 kB request) would be a 9 MB
     answer; the default budget of 8,000,000 characters refuses it before building it."""
-    assert "SEECODES_INDEX_ANSWER_MAX_CHARS" not in app.config
+    assert app.config["SEECODES_INDEX_ANSWER_MAX_CHARS"] == 8_000_000  # the default: nothing configured
     entry = {"hash": HASH, "short": "s" * 2000, "detailed": "d" * 20_000}
     assert _upsert(client, auth, {"src/big.ts": entry}).status_code == 200
     items = [{"path": f"copy/{n}.ts", "hash": HASH} for n in range(400)]

@@ -52,16 +52,17 @@ def test_seed_without_update_keeps_existing_entries(app, operator_file):
     assert strict_light(app).provider == "default"
 
 
-def test_seed_reads_the_catalog_file_of_the_environment(app, operator_file, monkeypatch):
+def test_seed_reads_the_configured_catalog_file(app, operator_file):
+    """SEECODES_CATALOG_FILE, as the app read it from the environment (tests/ops/test_settings.py)."""
     document = {"models": [{**OPERATOR_CATALOG["models"][0], "id": "deep"}]}
     operator_file.write_text(json.dumps(document))
-    monkeypatch.setenv("SEECODES_CATALOG_FILE", str(operator_file))
+    app.config["SEECODES_CATALOG_FILE"] = str(operator_file)
     assert "1 created" in seed(app)
     assert "deep" in {m["id"] for m in app.test_client().get("/v1/models").get_json()["models"]}
 
 
-def test_a_missing_catalog_file_is_refused(app, monkeypatch, tmp_path):
-    monkeypatch.setenv("SEECODES_CATALOG_FILE", str(tmp_path / "nope.json"))
+def test_a_missing_catalog_file_is_refused(app, tmp_path):
+    app.config["SEECODES_CATALOG_FILE"] = str(tmp_path / "nope.json")
     result = app.test_cli_runner().invoke(args=["models", "seed"])
     assert result.exit_code != 0 and "does not exist" in result.output
 

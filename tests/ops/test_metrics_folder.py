@@ -127,10 +127,10 @@ def test_a_server_whose_data_disk_is_full_keeps_answering(tmp_path, sqlite_templ
 
 
 def test_importing_the_package_leaves_the_metrics_mode_open():
-    """gunicorn.conf.py and the worker import seecodes (for metrics_folder) before they set the folder;
-    seecodes.prometheus fixes prometheus_client's mode when it is first imported, so the package may not
-    import it (a top-level import once made every server write no metric files at all)."""
-    found = subprocess.run([sys.executable, "-c", "import sys, seecodes, seecodes.metrics_folder; "
-                            "print('seecodes.prometheus' in sys.modules)"], cwd=ROOT, capture_output=True,
-                           text=True, check=True)
+    """gunicorn.conf.py and the worker import seecodes (settings, http_limits, metrics_folder) before they set
+    the folder; seecodes.prometheus fixes prometheus_client's mode when it is first imported, so the package may
+    not import it (a top-level import once made every server write no metric files at all)."""
+    found = subprocess.run([sys.executable, "-c", "import sys, seecodes, seecodes.metrics_folder, seecodes.settings, "
+                            "seecodes.http_limits; print('seecodes.prometheus' in sys.modules)"], cwd=ROOT,
+                           capture_output=True, text=True, check=True)
     assert found.stdout.strip() == "False"

@@ -3,7 +3,7 @@ from datetime import timedelta
 
 import pytest
 
-from seecodes import clock, config, create_app, doctor, retention
+from seecodes import clock, create_app, doctor, retention, settings
 from seecodes.extensions import db
 
 from ..helpers import bearer
@@ -15,7 +15,7 @@ from ..helpers import bearer
 def test_a_nonsensical_retention_setting_refuses_to_start(monkeypatch, tmp_path, name, value):
     monkeypatch.setenv("SEECODES_INSTANCE_PATH", str(tmp_path))
     monkeypatch.setenv(name, value)
-    with pytest.raises(config.ConfigError, match=name):
+    with pytest.raises(settings.ConfigError, match=name):
         create_app()
 
 
@@ -32,20 +32,20 @@ def test_zero_and_plain_days_are_accepted(monkeypatch, tmp_path):
 def test_doctor_reports_a_negative_retention(app):
     app.config["SEECODES_CREDENTIAL_RETENTION_DAYS"] = -1  # past create_app's own refusal
     rows = {result.name: result for result in doctor.run_checks(app)}
-    assert rows["retention"].status == doctor.FAIL
-    assert "SEECODES_CREDENTIAL_RETENTION_DAYS" in rows["retention"].detail + rows["retention"].fix
+    assert rows["settings"].status == doctor.FAIL
+    assert "SEECODES_CREDENTIAL_RETENTION_DAYS" in rows["settings"].detail + rows["settings"].fix
 
 
 def test_doctor_passes_the_default_retention(app):
     rows = {result.name: result for result in doctor.run_checks(app)}
-    assert rows["retention"].status == doctor.PASS
+    assert rows["settings"].status == doctor.PASS
 
 
 def test_a_negative_retention_prunes_nothing_live(app, client, jira):
     permit = jira.launch()
     app.config["SEECODES_CREDENTIAL_RETENTION_DAYS"] = -1  # past create_app's own refusal
     with app.app_context():
-        with pytest.raises(config.ConfigError):
+        with pytest.raises(settings.ConfigError):
             retention.prune()
         db.session.remove()
     assert client.get("/v1/tasks/context", headers=bearer(permit)).status_code == 200

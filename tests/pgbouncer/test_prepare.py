@@ -4,7 +4,7 @@ connections, unless the operator says otherwise."""
 import pytest
 
 from seecodes import db_prepare
-from seecodes.config import ConfigError
+from seecodes.settings import ConfigError
 from seecodes.extensions import db
 
 from ..conftest import PG_URL, make_app

@@ -80,7 +80,7 @@ def test_the_default_cap_is_32_live_chains(app, client, jira, in_app):
     from seecodes.extensions import db
     from seecodes.request_keys.models import RequestKey
 
-    assert "SEECODES_REQUEST_KEY_MAX_CHAINS" not in app.config
+    assert app.config["SEECODES_REQUEST_KEY_MAX_CHAINS"] == 32  # the default: nothing configured
     keys = [jira.bootstrap() for _ in range(33)]
     live = in_app(lambda: db.session.execute(
         select(func.count()).select_from(RequestKey)

@@ -1,6 +1,3 @@
 """Tag instances: the Jira installation as the backend sees it."""
-from ...extensions import Blueprint
-
-blp = Blueprint("instances", __name__, description="Jira installation state")
-
-from . import routes  # noqa: E402,F401
+from .blueprint import blp  # noqa: F401
+from . import routes  # noqa: F401  (registers the routes on blp)

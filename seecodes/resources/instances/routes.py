@@ -5,7 +5,7 @@ from flask.views import MethodView
 from ...apidoc import raises
 from ...auth.guards import forge_event, forge_request_key
 from ...installations import lifecycle, views as installation_views
-from . import blp
+from .blueprint import blp
 from .schemas import ForgeEventBodySchema, ForgeEventSchema, HintsQuerySchema, InstanceSchema
 
 

@@ -1,6 +1,3 @@
 """Tag models: the model catalog."""
-from ...extensions import Blueprint
-
-blp = Blueprint("models", __name__, description="Model catalog")
-
-from . import routes  # noqa: E402,F401
+from .blueprint import blp  # noqa: F401
+from . import routes  # noqa: F401  (registers the routes on blp)

@@ -3,7 +3,7 @@ from flask.views import MethodView
 
 from ...apidoc import raises
 from ...catalog import service as catalog
-from . import blp
+from .blueprint import blp
 from .schemas import ModelCatalogSchema
 
 

@@ -11,7 +11,7 @@ from ...permits import service as permits
 from ...ratelimit import exchange_limit
 from ...request_keys import service as request_keys
 from ...task_context import service as task_context
-from . import blp
+from .blueprint import blp
 from .schemas import (
     LaunchExchangeBodySchema,
     LaunchQuerySchema,

@@ -1,7 +1,4 @@
 """Tag system: health and schema."""
-from ...extensions import Blueprint
-
-blp = Blueprint("system", __name__, description="Health and schema")
-
-from . import routes  # noqa: E402,F401  (registers the routes on blp)
-from .routes import document_spec_route  # noqa: E402,F401
+from .blueprint import blp  # noqa: F401
+from . import routes  # noqa: F401  (registers the routes on blp)
+from .routes import document_spec_route  # noqa: F401

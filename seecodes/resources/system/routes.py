@@ -9,7 +9,7 @@ from ... import readiness
 from ...errors import Unavailable
 from ...apidoc import raises
 from ...extensions import db
-from . import blp
+from .blueprint import blp
 from .schemas import HealthSchema
 
 

@@ -6,7 +6,7 @@ from ...activity import service as activity
 from ...apidoc import raises
 from ...auth.guards import PERMIT_BINDING_ERRORS, task_permit
 from ...permits.service import require_binding
-from . import blp
+from .blueprint import blp
 from .schemas_activity import ActivitySnapshotAnswerSchema, ActivitySnapshotBodySchema
 
 

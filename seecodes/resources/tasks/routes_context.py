@@ -4,7 +4,7 @@ from flask.views import MethodView
 from ...apidoc import raises
 from ...auth.guards import task_permit
 from ...task_context import service as task_context
-from . import blp
+from .blueprint import blp
 from .schemas_context import TaskContextSchema
 
 

@@ -5,7 +5,7 @@ from ...apidoc import raises
 from ...auth.guards import PERMIT_BINDING_ERRORS, task_permit
 from ...indexes import service as indexes
 from ...permits.service import require_binding
-from . import blp
+from .blueprint import blp
 from .schemas_indexes import (IndexQueryAnswerSchema, IndexQueryBodySchema, IndexUpsertAnswerSchema,
                               IndexUpsertBodySchema)
 

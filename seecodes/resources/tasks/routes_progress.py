@@ -6,7 +6,7 @@ from ...apidoc import raises
 from ...auth.guards import PERMIT_BINDING_ERRORS, permit_or_forge_request_key, task_permit
 from ...permits.service import require_binding
 from ...progress import service as progress
-from . import blp
+from .blueprint import blp
 from .schemas_progress import ProgressSavedSchema, ProgressAnswerSchema, ProgressDocumentSchema, ProgressQuerySchema
 
 

@@ -7,7 +7,7 @@ from ...apidoc import raises
 from ...auth.guards import task_permit
 from ...idempotency.service import idempotent
 from ...runs import service as runs
-from . import blp
+from .blueprint import blp
 from .schemas_runs import (CancelAnswerSchema, InitAnswerSchema, InitBodySchema, RunStatusAnswerSchema,
                            StartAnswerSchema, StartBodySchema)
 

@@ -9,7 +9,7 @@ from ...credits import service as credits
 from ...apidoc import raises
 from ...errors import DomainError
 from ...metrics import service as metrics
-from . import blp
+from .blueprint import blp
 from .schemas import (InstanceMetricsBodySchema, MetricsRecordedSchema, TeamCompetitionQuerySchema, TeamCompetitionSchema,
                       TelemetryEventsBodySchema, UsageQuerySchema, UsageSchema)
 
