@@ -2,6 +2,7 @@
 import pytest
 from sqlalchemy import select
 
+from seecodes import clock
 from seecodes.audit.models import SecurityEvent
 from seecodes.credits.models import UsageRow
 from seecodes.extensions import db
@@ -12,7 +13,7 @@ from seecodes.permits.models import Permit
 from seecodes.request_keys.models import RequestKey
 from seecodes.runs import state
 from seecodes.credits import service as credits
-from seecodes.runs.models import FAILED, INITIALIZED, QUEUED, SUCCEEDED, Run
+from seecodes.runs.models import FAILED, IN_PROCESS, INITIALIZED, QUEUED, SUCCEEDED, Run
 
 from ..contract_examples import RUN_INIT_EXAMPLE
 from ..helpers import assert_envelope, bearer
@@ -84,7 +85,7 @@ def _debited_run(app, permit, client, price, status):
         credits.debit(run.installation_pk, price, run_id=run_id, project_id=run.project_id, task_id=run.task_id,
                       user_account_id=run.user_account_id)
         if status != QUEUED:
-            assert state.claim(run_id, "test worker") is not None
+            assert state.move(run_id, QUEUED, IN_PROCESS, started_at=clock.now(), heartbeat_at=clock.now())
         if status == SUCCEEDED:
             assert state.move(run_id, "in_process", "processing_remote")
             assert state.move(run_id, "processing_remote", SUCCEEDED)
