@@ -54,11 +54,13 @@ def refunded(run_id: str) -> int:
     ).scalar_one_or_none() or 0
 
 
-def record_tokens(run_id: str, input_tokens: int, output_tokens: int) -> None:
-    """The provider's actual counts on the run's debit row, in the caller's transaction."""
-    db.session.execute(update(UsageRow).where(UsageRow.run_id == run_id, UsageRow.type == "task_run")
-                       .values(input_tokens=input_tokens, output_tokens=output_tokens)
-                       .execution_options(synchronize_session=False))
+def record_tokens_statement(run_ids, input_tokens, output_tokens):
+    """The one statement that puts a provider's actual token counts on the debit row of the runs in `run_ids` (a
+    SELECT of run ids); the caller runs it in the transaction or the statement that marks the run succeeded
+    (seecodes.runs.recorder: one data-modifying CTE on PostgreSQL, the session's transaction on SQLite)."""
+    usage = UsageRow.__table__  # Core, not the ORM's bulk update: a work horse runs it
+    return (update(usage).where(usage.c.run_id.in_(run_ids), usage.c.type == "task_run")
+            .values(input_tokens=input_tokens, output_tokens=output_tokens))
 
 
 def usage_page(installation_pk: int, limit: int, before_id: int | None = None) -> list[UsageRow]:

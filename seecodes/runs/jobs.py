@@ -14,7 +14,6 @@ import time
 import zipfile
 
 from flask import current_app, has_app_context
-from sqlalchemy import select
 from sqlalchemy.exc import InterfaceError, OperationalError
 
 from .. import clock, prometheus, request_ids, storage
@@ -22,7 +21,7 @@ from ..errors import NotFound
 from ..extensions import db
 from ..storage import keys
 from . import dispatch, providers, recorder, rules, state
-from .models import IN_PROCESS, INITIALIZED, PROCESSING_REMOTE, QUEUED, SUCCEEDED, Run
+from .models import IN_PROCESS, INITIALIZED, PROCESSING_REMOTE, QUEUED, SUCCEEDED
 from ..settings import setting
 
 log = logging.getLogger(__name__)
@@ -69,25 +68,16 @@ def warm_up(app) -> None:
     from sqlalchemy.exc import IntegrityError
     from sqlalchemy.orm import configure_mappers
 
-    nobody = "run_" + "0" * 24
-    moment = clock.now()
     with app.app_context():
         configure_mappers()
         storage.get(app)
-        statements = db.engine.dialect.name == "postgresql"
-        if statements:  # the horse records its steps with these (recorder.StatementRecorder)
+        if db.engine.dialect.name == "postgresql":  # the horse records its steps with these (ConnectionExecutor)
             recorder.compile_statements(db.engine.dialect)
         try:
-            if not statements:  # recorder.SessionRecorder's
-                db.session.execute(select(Run.status).where(Run.id == nobody)).all()
-                state.claim(nobody, "warm-up")
-                state.move(nobody, IN_PROCESS, PROCESSING_REMOTE)
-                state.move(nobody, PROCESSING_REMOTE, SUCCEEDED, output_key="", result_zip_key="", input_tokens=0,
-                           output_tokens=0, finished_at=moment)
-                state.log_text(nobody)
-            state.heartbeat(nobody)  # the heartbeat thread and a failure's log line use the session everywhere
+            if db.engine.dialect.name != "postgresql":
+                recorder.warm_session()
             with db.session.begin_nested():
-                state.log(nobody, "warm-up")  # refused by the foreign key, compiled all the same
+                state.log("run_" + "0" * 24, "warm-up")  # a failure's log line; refused by the foreign key
         except IntegrityError:
             pass
         except Exception:  # a warm-up only saves time; the worker must still start with the database down
@@ -143,14 +133,16 @@ class Heartbeat(threading.Thread):
     def run(self):
         while not self.done.wait(self.interval):
             with self.app.app_context():
+                beat = None
                 try:
-                    if not state.heartbeat(self.run_id):
+                    beat = recorder.recorder()
+                    if not beat.heartbeat(self.run_id):
                         self.settled_elsewhere.set()
-                    db.session.commit()
                 except Exception:
                     log.warning("heartbeat of %s failed", self.run_id, exc_info=True)
-                    db.session.rollback()
                 finally:
+                    if beat is not None:
+                        beat.close()
                     db.session.remove()
 
     def stop(self):
@@ -196,7 +188,7 @@ class RunJob:
             heartbeat.stop()
 
     def claim(self):
-        """queued -> in_process; answers the run's inputs and provider (state.claim), or None. On PostgreSQL
+        """queued -> in_process; answers the run's inputs and provider (Recorder.claim), or None. On PostgreSQL
         the UPDATE waits for an uncommitted start to settle; otherwise (SQLite, or a start that rolled back)
         poll briefly, then leave without side effects."""
         deadline = time.monotonic() + setting("SEECODES_RUN_CLAIM_WAIT_SECONDS", self.app)

@@ -8,7 +8,7 @@ from ..credits.models import UsageRow
 from ..installations.models import Installation
 from ..extensions import db
 from . import rules
-from .models import (ACTIVE_STATUSES, CANCELLABLE_STATUSES, CANCELLED, FAILED, IN_PROCESS, INITIALIZED, QUEUED, Run,
+from .models import (ACTIVE_STATUSES, CANCELLABLE_STATUSES, CANCELLED, FAILED, INITIALIZED, QUEUED, Run,
                      RunLogLine)
 
 MAX_ERROR_CHARS = 2000
@@ -154,28 +154,6 @@ def _queue_debited_in_sequence(binds: dict) -> tuple[bool, bool, int]:
     return True, True, debit.available
 
 
-def claim(run_id: str, worker: str):
-    """queued -> in_process for the job that will run it, with the log line that says who picked it up, in the
-    caller's transaction. Answers what the job needs in the same round trip (the run's inputs and its model's
-    provider, None when the model left the catalog), or None when the run was not queued."""
-    moment = clock.now()
-    row = db.session.execute(
-        update(RUNS).where(RUNS.c.id == run_id, RUNS.c.status == QUEUED)
-        .values(status=IN_PROCESS, updated_at=moment, started_at=moment, heartbeat_at=moment,
-                attempts=RUNS.c.attempts + 1)
-        .returning(RUNS.c.model_id, RUNS.c.files, RUNS.c.user_prompt, RUNS.c.estimated_input_tokens,
-                   _of_model(MODELS.c.provider), _of_model(MODELS.c.provider_config), RUNS.c.input_versions)
-    ).first()
-    if row is not None:
-        transitioned(db.session, run_id, QUEUED, IN_PROCESS)
-        log(run_id, f"in_process: picked up by {worker}")
-    return row
-
-
-def _of_model(column):
-    return select(column).where(MODELS.c.id == RUNS.c.model_id).scalar_subquery().label(column.name)
-
-
 def fail(run_id: str, error: str, sources=ACTIVE_STATUSES, *conditions) -> bool:
     """Mark the run failed and refund its debit, once; False when another actor settled it first."""
     return _settle_refunded(run_id, sources, FAILED, f"failed: {error}", *conditions,
@@ -202,13 +180,6 @@ def log(run_id: str, *lines: str) -> None:
     """Stage log lines in the caller's transaction (they become readable when it commits)."""
     moment = clock.now()
     db.session.execute(insert(LOG_LINES), [{"run_id": run_id, "logged_at": moment, "line": line} for line in lines])
-
-
-def heartbeat(run_id: str) -> bool:
-    result = db.session.execute(
-        update(RUNS).where(RUNS.c.id == run_id, RUNS.c.status.in_(ACTIVE_STATUSES)).values(heartbeat_at=clock.now())
-    )
-    return result.rowcount == 1
 
 
 def commit_progress() -> None:

@@ -2,6 +2,7 @@
 import pytest
 from sqlalchemy import select
 
+from seecodes import clock
 from seecodes.audit.models import SecurityEvent
 from seecodes.credits.models import UsageRow
 from seecodes.extensions import db
@@ -11,7 +12,7 @@ from seecodes.launch_codes.models import LaunchCode
 from seecodes.permits.models import Permit
 from seecodes.request_keys.models import RequestKey
 from seecodes.runs import state
-from seecodes.runs.models import FAILED, INITIALIZED, QUEUED, SUCCEEDED, Run
+from seecodes.runs.models import FAILED, IN_PROCESS, INITIALIZED, QUEUED, SUCCEEDED, Run
 
 from ..contract_examples import RUN_INIT_EXAMPLE
 from ..helpers import assert_envelope, bearer
@@ -82,7 +83,7 @@ def _debited_run(app, permit, client, price, status):
         assert state.queue_debited(run_id, run.installation_pk, price, "queued: test", user_prompt=None,
                                    estimated_input_tokens=1, input_versions={})[:2] == (True, True)
         if status != QUEUED:
-            assert state.claim(run_id, "test worker") is not None
+            assert state.move(run_id, QUEUED, IN_PROCESS, started_at=clock.now(), heartbeat_at=clock.now())
         if status == SUCCEEDED:
             assert state.move(run_id, "in_process", "processing_remote")
             assert state.move(run_id, "processing_remote", SUCCEEDED)

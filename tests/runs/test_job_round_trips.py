@@ -80,7 +80,7 @@ def test_a_progress_marker_commits_asynchronously_and_the_setting_ends_with_its_
         recording = recorder.recorder()
         try:
             assert recording.claim(queued, "host pid 1") is not None
-            with recording.connection.cursor() as cursor:
+            with recording.executor.connection.cursor() as cursor:
                 # what the marker's CTE does, observed inside one statement; and nothing outlives it
                 cursor.execute("WITH marker AS (SELECT set_config('synchronous_commit', 'off', true)) "
                                "SELECT current_setting('synchronous_commit') FROM marker")
@@ -104,9 +104,9 @@ def test_markers_commit_asynchronously_and_success_synchronously(app):
 
     with app.app_context():
         dialect = db.engine.dialect
-    asynchronous = {name: "set_config" in getattr(recorder, name).compiled(dialect)[0]
-                    for name in ("CLAIM", "START_REMOTE", "NOTE", "SUCCEED")}
-    assert asynchronous == {"CLAIM": True, "START_REMOTE": True, "NOTE": True, "SUCCEED": False}
+    asynchronous = {name: "set_config" in getattr(recorder, name).single.compiled(dialect)[0]
+                    for name in ("CLAIM", "START_REMOTE", "NOTE", "SUCCEED", "HEARTBEAT")}
+    assert asynchronous == {"CLAIM": True, "START_REMOTE": True, "NOTE": True, "SUCCEED": False, "HEARTBEAT": False}
 
 
 def test_the_job_holds_no_database_connection_while_the_provider_works(app, runs, served, funded, hanging):

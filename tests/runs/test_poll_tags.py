@@ -92,9 +92,8 @@ def test_each_transition_of_the_request_path_is_seen_by_the_next_conditional_pol
     assert runs.start(run_id).status_code == 200  # initialized -> queued (the start statement)
     assert _status(held.poll(run_id)) == "queued"
     held.settle_tag(run_id)
-    with app.app_context():  # queued -> in_process on the session path (state.claim)
-        assert state.claim(run_id, "test") is not None
-        db.session.commit()
+    with app.app_context():  # queued -> in_process through the session's executor (SQLite's way)
+        assert recorder.Recorder(recorder.SessionExecutor()).claim(run_id, "test") is not None
     assert _status(held.poll(run_id)) == "in_process"
     held.settle_tag(run_id)
     assert runs.client.post(f"/v1/tasks/{run_id}/cancel", headers=runs.headers).status_code == 200
@@ -193,8 +192,7 @@ def test_a_change_committed_during_a_polls_database_read_leaves_no_stale_tag(run
 
                 def move():  # another actor, its own session and commit
                     with app.app_context():
-                        assert state.claim(run_id, "racing")
-                        db.session.commit()
+                        assert recorder.Recorder(recorder.SessionExecutor()).claim(run_id, "racing")
 
                 mover = threading.Thread(target=move)
                 mover.start()

@@ -24,31 +24,6 @@ def test_a_transition_happens_once(app, run_id):
         assert db.session.get(Run, run_id).status == QUEUED
 
 
-def test_a_claim_answers_what_the_job_needs_once_and_logs_who_took_it(app, run_id):
-    with app.app_context():
-        assert state.claim(run_id, "host pid 1") is None  # not queued yet
-        assert state.move(run_id, INITIALIZED, QUEUED)
-        claimed = state.claim(run_id, "host pid 1")
-        assert claimed is not None and state.claim(run_id, "host pid 2") is None
-        db.session.commit()
-        run = db.session.get(Run, run_id)
-        assert (claimed.model_id, claimed.files, claimed.provider) == (run.model_id, run.files, "default")
-        assert isinstance(claimed.provider_config, dict)
-        assert run.status == IN_PROCESS and run.attempts == 1 and run.started_at is not None
-        assert state.log_text(run_id).splitlines()[-1].endswith("in_process: picked up by host pid 1")
-
-
-def test_a_claim_says_when_the_runs_model_left_the_catalog(app, run_id):
-    from seecodes.catalog.models import CatalogModel
-
-    with app.app_context():
-        run = db.session.get(Run, run_id)
-        state.move(run_id, INITIALIZED, QUEUED)
-        db.session.execute(CatalogModel.__table__.delete().where(CatalogModel.id == run.model_id))
-        assert state.claim(run_id, "host pid 1").provider is None
-        db.session.rollback()
-
-
 def test_an_illegal_transition_is_a_programming_error(app, run_id):
     with app.app_context(), pytest.raises(AssertionError):
         state.move(run_id, INITIALIZED, IN_PROCESS)
