@@ -225,6 +225,17 @@ def permit_or_forge_request_key(view):
     return apidoc.declare(wrapper, apidoc.merge(PERMIT_ERRORS, REQUEST_KEY_ERRORS), security=PERMIT + FORGE_AND_KEY)
 
 
+def transactional(view):
+    """The request's one transaction for a route whose credential is its own work (the launch exchange consumes
+    the code it is given and mints the permit): committed or rolled back as a guard's."""
+
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        return _transaction(lambda: view(*args, **kwargs))
+
+    return wrapper
+
+
 def rate_limited(scope: str, limits):
     """Count each call per client address (ProxyFix resolves it behind trusted proxies)."""
 
