@@ -66,7 +66,8 @@ def _hit_redis(connection, key: str, limit: int, window: int, now: float) -> flo
 
 
 def _hit_database(key: str, limit: int, window: int, now: float) -> float | None:
-    """Count in a transaction of its own, apart from the request's (this runs before the route's work)."""
+    """Count in a transaction of its own, apart from the request's (this runs before the route's work): an
+    attempt counts whether the request then succeeds or is refused and rolled back."""
     hits = RateLimitHit.__table__
     with db.engine.begin() as connection:
         if connection.dialect.name == "postgresql":

@@ -139,6 +139,37 @@ def pool_for(threads: int) -> dict:
     return {"SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True, "pool_size": threads + 2, "max_overflow": 4}}
 
 
+@contextmanager
+def sql_log(app):
+    """Statements sent and commits made on the app's engine by this thread while the block runs (the test
+    client serves the request in it; a run that an earlier test started may still be working in the embedded
+    executor's thread on the same engine)."""
+    from sqlalchemy import event
+
+    from seecodes.extensions import db
+
+    seen = {"statements": [], "commits": 0}
+    with app.app_context():
+        engine = db.engine
+    this_thread = threading.get_ident()
+
+    def on_statement(_conn, _cursor, statement, _params, _context, _many):
+        if threading.get_ident() == this_thread:
+            seen["statements"].append(statement)
+
+    def on_commit(_conn):
+        if threading.get_ident() == this_thread:
+            seen["commits"] += 1
+
+    event.listen(engine, "before_cursor_execute", on_statement)
+    event.listen(engine, "commit", on_commit)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", on_statement)
+        event.remove(engine, "commit", on_commit)
+
+
 def set_installation_status(app, installation_id: str, status: str) -> None:
     """Suspend (or reactivate) an installation, as an operator would."""
     from seecodes.extensions import db

@@ -32,7 +32,8 @@ def _level(kind: str) -> int:
 
 
 def record(kind: str, installation_pk: int | None = None, **details) -> None:
-    """Roll back the failed request's work, then commit the event on its own."""
+    """Roll back the failed request's work, then commit the event on its own: the one commit of a refusal, made
+    here rather than by the guard because the guard rolls the refused request back, and the trace must stay."""
     addr = request.remote_addr if has_request_context() else None
     details = {**details, "severity": severity(kind)}
     log.log(_level(kind), "security event %s installation=%s %s", kind, installation_pk, details)

@@ -1,21 +1,24 @@
 """Access-pattern decorators: Forge bearer (+ request key), task permit, or either.
 
-Each guard owns the request's transaction: the route's work and the consumption of the request
-key are committed together when the route answers 2xx/3xx, and rolled back otherwise, so a
-failed route consumes nothing. The next request key is only announced after the commit.
+Each guard owns the request's one transaction (_transaction): the credential check's writes (the consumption
+of the request key and the next key, what the token teaches about its installation) and the route's work are
+committed together when the route answers 2xx/3xx, and rolled back otherwise, so a failed route consumes and
+changes nothing. Services only stage. What commits on its own is what must outlive a refused request (a
+refusal's security event, audit.record; the first sight of a tenant, installations.service._provision; see
+docs/architecture.md). The next request key is only announced after the commit.
 """
 import re
 from dataclasses import dataclass
 from functools import wraps
 
-from flask import g, make_response, request
+from flask import make_response, request
 
 from .. import apidoc, clock, json_input, poll_tags, ratelimit, readonly
 from ..errors import Forbidden, Invalid, Unauthorized
 from ..extensions import db
 from ..forge import tokens as forge_tokens
 from ..installations import service as installations
-from ..installations.models import Installation
+from ..installations.snapshot import InstallationSnapshot
 from ..permits import service as permits
 from ..request_keys import service as request_keys
 
@@ -26,10 +29,10 @@ HINT_NAMES = ("cloudIdHint", "siteUrlHint")
 
 @dataclass(frozen=True)
 class JiraCaller:
-    """The Jira app's verified identity and its installation."""
+    """The Jira app's verified identity and its installation, as a snapshot built on every path (the request-key
+    statement's row or the ORM's) once what the request teaches is staged."""
 
-    # The ORM row, or (on the request-key fast path) the row the key statement answered: same attribute names.
-    installation: Installation
+    installation: InstallationSnapshot
     identity: forge_tokens.ForgeIdentity
 
     @property
@@ -93,10 +96,11 @@ def _jira_caller() -> JiraCaller:
     return JiraCaller(installation, identity)
 
 
-def _transactional(view, *args, **kwargs):
-    """Run the view; commit on success, roll back on any error or 4xx/5xx answer."""
+def _transaction(answer):
+    """The request's one transaction around the credential check and the route (``answer()`` runs both): commit
+    on a 2xx/3xx answer, roll back on any error or 4xx/5xx answer."""
     try:
-        response = make_response(view(*args, **kwargs))
+        response = make_response(answer())
     except BaseException:
         db.session.rollback()
         raise
@@ -112,8 +116,7 @@ def forge_bearer(view):
 
     @wraps(view)
     def wrapper(*args, **kwargs):
-        caller = _jira_caller()
-        return _transactional(view, *args, caller=caller, **kwargs)
+        return _transaction(lambda: view(*args, caller=_jira_caller(), **kwargs))
 
     return apidoc.declare(wrapper, FORGE_ERRORS, security=FORGE)
 
@@ -131,44 +134,44 @@ def forge_event(view):
         if identity.principal:
             raise Forbidden("Lifecycle events come from Forge itself, whose token names no user.",
                             code="forge_event_token_required")
-        return _transactional(view, *args, identity=identity, **kwargs)
+        return _transaction(lambda: view(*args, identity=identity, **kwargs))
 
     return apidoc.declare(wrapper, FORGE_EVENT_ERRORS, security=FORGE)
 
 
 def _jira_caller_with_key() -> tuple[JiraCaller, request_keys.IssuedKey]:
-    """Verify the token, consume the request key and stage the next one, in the request's transaction.
+    """Verify the token, consume the request key and stage the next one and what the token teaches, in the
+    request's transaction.
 
-    Fast path (PostgreSQL): one statement consumes the key and answers the installation's row. Anything
-    else (unknown installation, a token or hint that teaches something new, a refused key, SQLite) takes the
-    path that resolves the installation first and explains a refusal precisely.
+    request_keys.consume answers the installation with the consumption (on PostgreSQL in the same statement).
+    A key that matched nothing is explained once the installation is resolved (provisioned if new), so that the
+    tenant's own refusals (a contradicting hint, an inactive installation) come first, as for a matched key.
     """
     identity = forge_tokens.verify(_bearer())
     hints = _hints()
+    cloud_id_hint, site_url_hint = hints.get("cloudIdHint"), hints.get("siteUrlHint")
     presented = request.headers.get(REQUEST_KEY_HEADER, "")
-    found = request_keys.consume_with_installation(presented, identity.installation_id, identity.principal or "")
-    if found is not None:
-        next_key, row = found
-        try:
-            installation = installations.accept_row(row, identity, hints.get("cloudIdHint"),
-                                                    hints.get("siteUrlHint"))
-        except BaseException:
-            db.session.rollback()  # refused: the key stays unconsumed
-            raise
-        if installation is not None:
-            return JiraCaller(installation, identity), next_key
-        db.session.rollback()  # unconsume; resolve() commits what the token teaches, then the key is consumed again
-    caller = JiraCaller(installations.resolve(identity, hints.get("cloudIdHint"), hints.get("siteUrlHint")), identity)
-    return caller, request_keys.consume(presented, caller.installation.id, caller.principal)
+    principal = identity.principal or ""
+    consumed = request_keys.consume(presented, identity.installation_id, principal)
+    if consumed is None:
+        installation = installations.resolve(identity, cloud_id_hint, site_url_hint)
+        request_keys.refuse(presented, installation.id, principal)
+    installation = installations.accept(consumed.installation, identity, cloud_id_hint, site_url_hint)
+    return JiraCaller(installation, identity), consumed.next_key
 
 
 def _with_request_key(view, args, kwargs, **extra):
-    caller, next_key = _jira_caller_with_key()
-    g.jira_caller = caller
-    response = _transactional(view, *args, caller=caller, **extra, **kwargs)
+    issued = []
+
+    def answer():
+        caller, next_key = _jira_caller_with_key()
+        issued.append(next_key)
+        return view(*args, caller=caller, **extra, **kwargs)
+
+    response = _transaction(answer)
     if response.status_code < 400:
-        response.headers[NEXT_KEY_HEADER] = next_key.key
-        response.headers["X-SeeCodes-Next-Request-Key-Expires-At"] = str(clock.epoch(next_key.expires_at))
+        response.headers[NEXT_KEY_HEADER] = issued[0].key
+        response.headers["X-SeeCodes-Next-Request-Key-Expires-At"] = str(clock.epoch(issued[0].expires_at))
     return response
 
 
@@ -197,8 +200,7 @@ def task_permit(view=None, *, reads: permits.PermitRead | None = None, polls: po
     @wraps(view)
     def wrapper(*args, **kwargs):
         if reads is None:
-            binding = permits.verify(_bearer())
-            return _transactional(view, *args, permit=binding, **kwargs)
+            return _transaction(lambda: view(*args, permit=permits.verify(_bearer()), **kwargs))
         token = _bearer()
         claims = permits.decode(token)
         held = polls.look(claims, kwargs) if polls is not None and request.if_none_match else None
@@ -230,10 +232,20 @@ def permit_or_forge_request_key(view):
     def wrapper(*args, **kwargs):
         if REQUEST_KEY_HEADER in request.headers and not permits.looks_like_permit(_bearer()):
             return _with_request_key(view, args, kwargs, permit=None)
-        binding = permits.verify(_bearer())
-        return _transactional(view, *args, permit=binding, caller=None, **kwargs)
+        return _transaction(lambda: view(*args, permit=permits.verify(_bearer()), caller=None, **kwargs))
 
     return apidoc.declare(wrapper, apidoc.merge(PERMIT_ERRORS, REQUEST_KEY_ERRORS), security=PERMIT + FORGE_AND_KEY)
+
+
+def transactional(view):
+    """The request's one transaction for a route whose credential is its own work (the launch exchange consumes
+    the code it is given and mints the permit): committed or rolled back as a guard's."""
+
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        return _transaction(lambda: view(*args, **kwargs))
+
+    return wrapper
 
 
 def rate_limited(scope: str, limits):

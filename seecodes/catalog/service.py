@@ -95,7 +95,9 @@ def seed(path: Path | None = None, update: bool = False) -> tuple[int, int]:
 def _seed(path: Path | None = None, update: bool = False) -> tuple[int, int]:
     """Insert the file's entries that the catalog lacks. Existing entries are an operator's choice and stay as
     they are, unless `update` (then they take the file's values). Entries not in the file are left alone.
-    Validates the whole file before writing anything. Commits."""
+    Validates the whole file before writing anything. Commits: a seed is a command's whole work (`flask models
+    seed`, run by make run and make worker at start), never a request's, and seed() retries after the commit
+    that a concurrent seed made fail."""
     document = json.loads(catalog_file(path).read_text())
     if not isinstance(document, dict) or not isinstance(document.get("models"), list):
         raise ValueError('the file must be {"models": [...]}')

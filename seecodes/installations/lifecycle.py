@@ -19,6 +19,7 @@ from ..runs import state
 from ..runs.models import ACTIVE_STATUSES, Run
 from . import service
 from .models import Installation
+from .snapshot import InstallationSnapshot
 
 INSTALLED = "avi:forge:installed:app"
 UPGRADED = "avi:forge:upgraded:app"
@@ -99,13 +100,15 @@ def apply_event(identity, event_type: str, body: dict) -> Outcome:
     cloud_id_hint = site_cloud_id(body.get("context"))
     version = (body.get("app") or {}).get("version")
     if event_type == UNINSTALLED:
-        installation = service.get_by_installation_id(identity.installation_id)
+        installation = service.find(identity.installation_id)
         if installation is None:  # never seen: nothing to revoke, and no tenant is made up for it
             return Outcome(event_type, identity.installation_id, "unknown", False)
         service.learn(installation, identity, cloud_id_hint)
         return uninstall(installation)
-    known = service.get_by_installation_id(identity.installation_id) is not None
-    installation = service.find_or_provision(identity)
+    installation = service.find(identity.installation_id)
+    known = installation is not None
+    if not known:
+        installation = service.find_or_provision(identity)
     service.learn(installation, identity, cloud_id_hint)
     changed = not known
     if event_type == INSTALLED:
@@ -116,7 +119,7 @@ def apply_event(identity, event_type: str, body: dict) -> Outcome:
     return Outcome(event_type, installation.installation_id, _status(installation.id), changed)
 
 
-def uninstall(installation: Installation, actor: str = "forge") -> Outcome:
+def uninstall(installation: Installation | InstallationSnapshot, actor: str = "forge") -> Outcome:
     """Mark it uninstalled, revoke every live credential, fail and refund its runs in flight: one transaction.
 
     The status changes first: its row lock makes a concurrent debit of this installation wait for the commit.
@@ -154,7 +157,7 @@ def settle_runs(installation_pk: int) -> int:
     return sum(1 for run_id in run_ids if state.fail(run_id, UNINSTALL_ERROR))
 
 
-def reactivate(installation: Installation, actor: str = "forge") -> bool:
+def reactivate(installation: Installation | InstallationSnapshot, actor: str = "forge") -> bool:
     """uninstalled -> active (an operator's suspension is not lifted by Forge); the credentials revoked at the
     uninstall stay revoked: the site starts over with new ones."""
     reactivated = db.session.execute(
@@ -168,7 +171,7 @@ def reactivate(installation: Installation, actor: str = "forge") -> bool:
     return reactivated
 
 
-def _record_version(installation: Installation, version, event_type: str) -> bool:
+def _record_version(installation: InstallationSnapshot, version, event_type: str) -> bool:
     if not isinstance(version, str) or not version or len(version) > 64:
         return False
     recorded = db.session.execute(

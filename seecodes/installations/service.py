@@ -1,17 +1,19 @@
 """Resolving the tenant of a verified Forge identity, provisioning it on first sight, and credits."""
 import re
-from types import SimpleNamespace
+from dataclasses import replace
 from urllib.parse import urlsplit
 
 from flask import current_app
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm.attributes import set_committed_value
 
-from .. import ids
+from .. import clock, ids
 from ..errors import Forbidden, Invalid, NotFound
 from ..extensions import db
 from .models import Installation
+from .snapshot import COLUMNS, InstallationSnapshot
+
+INSTALLATIONS = Installation.__table__
 
 INSTALLATION_ARI = re.compile(r"^ari:cloud:ecosystem::installation/[A-Za-z0-9-]{1,64}$")
 SITE_CLOUD_ID = re.compile(r"^[A-Za-z0-9-]{1,64}$")
@@ -25,7 +27,7 @@ def uninstalled() -> Forbidden:
                      code="installation_uninstalled", installationStatus=UNINSTALLED)
 
 
-def require_active(installation) -> None:
+def require_active(installation: InstallationSnapshot) -> None:
     """Refuse an installation that is not active: 403 installation_uninstalled or installation_inactive."""
     if installation.status == UNINSTALLED:
         raise uninstalled()
@@ -67,10 +69,12 @@ def normalise_site_url(raw: str) -> str:
     return f"{parts.scheme}://{parts.hostname.lower()}{port}"
 
 
-def _hint_changes(installation, identity, cloud_id_hint, site_url_hint) -> list[tuple]:
-    """What the token and its hints would change on the installation, as (column, value, refusal) rows (refusal
-    None when the token itself is authoritative). Refuses a hint that names another tenant. Writes nothing."""
-    changes = []
+def _changes(installation, identity, cloud_id_hint, site_url_hint) -> list[tuple]:
+    """What the token (license, environment) and its hints would change on the installation, as (column, value,
+    refusal) rows (refusal None when the token itself is authoritative, else the 403 of a hint that finds the
+    column filled otherwise). Refuses a hint that names another tenant. Writes nothing."""
+    changes = [(INSTALLATIONS.c[name], value, None) for name, value in _license(identity).items()
+               if getattr(installation, name) != value]
     site_cloud_id = identity.site_cloud_id
     if cloud_id_hint:
         if cloud_id_hint.startswith("ari:"):
@@ -84,58 +88,42 @@ def _hint_changes(installation, identity, cloud_id_hint, site_url_hint) -> list[
             site_cloud_id = cloud_id_hint
     if site_cloud_id and installation.site_cloud_id != site_cloud_id:
         refusal = None if identity.site_cloud_id else "cloudIdHint contradicts the installation's cloud id."
-        changes.append((Installation.site_cloud_id, site_cloud_id, refusal))
+        changes.append((INSTALLATIONS.c.site_cloud_id, site_cloud_id, refusal))
     if site_url_hint:
         site_url = normalise_site_url(site_url_hint)
         if installation.site_url != site_url:
-            changes.append((Installation.site_url, site_url, "siteUrlHint contradicts the installation's site."))
+            changes.append((INSTALLATIONS.c.site_url, site_url, "siteUrlHint contradicts the installation's site."))
     return changes
 
 
-def _apply_hints(installation: Installation, identity, cloud_id_hint, site_url_hint) -> bool:
-    """Hints fill what the token lacks; a hint that names another tenant is refused. Returns True if changed."""
-    changes = _hint_changes(installation, identity, cloud_id_hint, site_url_hint)
-    for column, value, refusal in changes:
-        if refusal is None:
-            setattr(installation, column.key, value)  # the token itself is authoritative
-        else:
-            _fill_once(installation, column, value, refusal)
-    return bool(changes)
-
-
-def _fill_once(installation: Installation, column, value: str, refusal: str) -> None:
-    """Set a column that is still empty, or refuse: one conditional UPDATE, so parallel first calls with
-    different hints have one winner (the loser's UPDATE waits for the winner's row lock, then matches nothing).
-    """
-    filled = db.session.execute(
-        update(Installation)
-        .where(Installation.id == installation.id, (column.is_(None)) | (column == value))
-        .values({column.key: value})
-        .execution_options(synchronize_session=False)
-    ).rowcount
-    if filled != 1:
-        raise Forbidden(refusal, code="tenant_mismatch")
-    set_committed_value(installation, column.key, value)
-
-
-def _apply_license(installation: Installation, identity) -> bool:
-    wanted = {
+def _license(identity) -> dict:
+    return {
         "license_active": identity.license_active,
         "capability_set": identity.capability_set,
         "dev_mode": identity.dev_mode,
         "environment_type": identity.environment_type,
         "activation_source": "forge-license" if identity.license_active else "forge-token",
     }
-    changed = False
-    for name, value in wanted.items():
-        if getattr(installation, name) != value:
-            setattr(installation, name, value)
-            changed = True
-    return changed
 
 
-def _provision(identity) -> Installation:
-    """Insert and commit the token's installation; a parallel first call that won the insert is re-read.
+def _fill_once(installation_pk: int, column, value: str, refusal: str, moment) -> None:
+    """Set a column that is still empty, or refuse: one conditional UPDATE, so parallel first calls with
+    different hints have one winner (the loser's UPDATE waits for the winner's row lock, then matches nothing).
+    """
+    filled = db.session.execute(
+        update(INSTALLATIONS)
+        .where(INSTALLATIONS.c.id == installation_pk, (column.is_(None)) | (column == value))
+        .values({column.name: value, "updated_at": moment})
+    ).rowcount
+    if filled != 1:
+        raise Forbidden(refusal, code="tenant_mismatch")
+
+
+def _provision(identity) -> InstallationSnapshot:
+    """Insert the token's installation and commit it at once, apart from the request's transaction: a tenant
+    exists from its first valid token on, whatever the request's outcome, so that the security event of a
+    refusal (committed on its own, audit.record) can name it; a parallel first call that won the insert is
+    re-read. It runs first in the request, so the rollback of a lost insert discards nothing of the request.
 
     No SAVEPOINT here: under pysqlite a savepoint opened outside a transaction commits on release.
     """
@@ -143,53 +131,64 @@ def _provision(identity) -> Installation:
         installation = create(identity.installation_id, site_cloud_id=identity.site_cloud_id,
                               credits=current_app.config["SEECODES_STARTER_CREDITS"])
         db.session.commit()
-        return installation
+        return InstallationSnapshot.of(installation)
     except IntegrityError:
         db.session.rollback()
-        installation = get_by_installation_id(identity.installation_id)
+        installation = find(identity.installation_id)
         if installation is None:
             raise
         return installation
 
 
-def resolve(identity, cloud_id_hint=None, site_url_hint=None) -> Installation:
-    """The token's installation, provisioned on its first valid token; hints never switch tenant.
-
-    What a valid token (and its consistent hints) teaches about the tenant is committed at once, apart
-    from the route's own transaction: a refused route still leaves the tenant known, so that security
-    events recorded for the refusal can name it.
-    """
-    installation = find_or_provision(identity)
-    learn(installation, identity, cloud_id_hint, site_url_hint)
-    require_active(installation)
-    return installation
+def find(installation_id: str) -> InstallationSnapshot | None:
+    """The installation of an ARI, as a snapshot (one SELECT of its columns)."""
+    row = db.session.execute(
+        select(*COLUMNS).where(INSTALLATIONS.c.installation_id == installation_id)
+    ).one_or_none()
+    return None if row is None else InstallationSnapshot(*row)
 
 
-def find_or_provision(identity) -> Installation:
-    """The token's installation, inserted (and committed) on first sight."""
-    installation = get_by_installation_id(identity.installation_id)
+def find_or_provision(identity) -> InstallationSnapshot:
+    """The token's installation, inserted (and committed: see _provision) on first sight."""
+    installation = find(identity.installation_id)
     return installation if installation is not None else _provision(identity)
 
 
-def learn(installation: Installation, identity, cloud_id_hint=None, site_url_hint=None) -> bool:
-    """Record what the token (license, environment) and its consistent hints teach, committed at once; refuses a
-    hint that names another tenant. Answers whether anything changed."""
-    changed = _apply_license(installation, identity)
-    changed = _apply_hints(installation, identity, cloud_id_hint, site_url_hint) or changed
-    if changed:
-        db.session.commit()
-    return changed
+def resolve(identity, cloud_id_hint=None, site_url_hint=None) -> InstallationSnapshot:
+    """The token's installation, provisioned on its first valid token, as accept() sees it; hints never switch
+    tenant."""
+    return accept(find_or_provision(identity), identity, cloud_id_hint, site_url_hint)
 
 
-def accept_row(row, identity, cloud_id_hint=None, site_url_hint=None):
-    """The installation as another statement read it (the request-key statement answers the whole row), if
-    the token and hints teach nothing new about it; None when they do, and resolve() must record that first.
-    Refuses exactly as resolve() does: a contradicting hint, an inactive installation."""
-    installation = SimpleNamespace(**row._mapping)
-    if _apply_license(installation, identity) or _hint_changes(installation, identity, cloud_id_hint, site_url_hint):
-        return None
+def accept(installation: InstallationSnapshot, identity, cloud_id_hint=None,
+           site_url_hint=None) -> InstallationSnapshot:
+    """The installation as the request sees it: what the token and its consistent hints teach is staged in the
+    request's transaction (it commits with the route's work, and a refused or failed request keeps none of it),
+    and the answer has the new values. Refuses a hint that contradicts the tenant and an installation that is
+    not active. `installation`: as read by the request-key statement or by find()."""
+    learned = learn(installation, identity, cloud_id_hint, site_url_hint)
+    if learned:
+        installation = replace(installation, **learned)
     require_active(installation)
     return installation
+
+
+def learn(installation, identity, cloud_id_hint=None, site_url_hint=None) -> dict:
+    """Stage what the token (license, environment) and its consistent hints teach, in the caller's transaction
+    (one UPDATE for what the token states, one conditional UPDATE per hint); refuses a hint that names another
+    tenant. Answers the changed columns by name (with updated_at), empty when nothing changed."""
+    changes = _changes(installation, identity, cloud_id_hint, site_url_hint)
+    if not changes:
+        return {}
+    moment = clock.now()
+    stated = {column.name: value for column, value, refusal in changes if refusal is None}
+    if stated:
+        db.session.execute(update(INSTALLATIONS).where(INSTALLATIONS.c.id == installation.id)
+                           .values(**stated, updated_at=moment))
+    for column, value, refusal in changes:
+        if refusal is not None:
+            _fill_once(installation.id, column, value, refusal, moment)
+    return {**{column.name: value for column, value, _refusal in changes}, "updated_at": moment}
 
 
 def grant_credits(installation_pk: int, credits: int) -> int:

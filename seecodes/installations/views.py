@@ -1,9 +1,10 @@
 """The installation document of GET /v1/instances/me."""
 from .. import clock
+from .snapshot import InstallationSnapshot
 
 
-def document(installation) -> dict:
-    """installation: the ORM row or the row the request-key statement answered (same attribute names).
+def document(installation: InstallationSnapshot) -> dict:
+    """installation: what the Jira guard injects (an InstallationSnapshot, whichever path it took).
 
     installedUsersCount is the latest count reported to POST /v1/jira/instance-metrics (null if none), kept on
     the installation row by metrics.service.record.

@@ -18,6 +18,7 @@ from ..errors import Forbidden, Unauthorized
 from ..extensions import db
 from ..installations import service as installations
 from ..installations.models import Installation
+from ..installations.snapshot import InstallationSnapshot
 from ..permits import service as permits
 from .models import LaunchCode
 
@@ -45,7 +46,7 @@ def launcher_urls(project_id: str, task_id: str, code: str) -> tuple[str, str]:
     return vscode, https
 
 
-def mint(installation: Installation, project_id: str, task_id: str, user_account_id: str | None,
+def mint(installation: InstallationSnapshot, project_id: str, task_id: str, user_account_id: str | None,
          expiration_days: int) -> MintedCode:
     """Stage a new code in the caller's transaction."""
     code = ids.new_secret(PREFIX)  # 256 random bits
@@ -67,7 +68,8 @@ def mint(installation: Installation, project_id: str, task_id: str, user_account
 
 
 def exchange(code: str, project_id: str, task_id: str):
-    """Consume the code for a permit (commits), or refuse without consuming anything."""
+    """Consume the code and stage the permit minted from it in the caller's transaction (the route's, which
+    guards.transactional commits), or refuse without consuming anything."""
     if not CODE_PATTERN.fullmatch(code or ""):
         raise Unauthorized("The launch code is malformed.", code="launch_code_invalid")
     code_hash = ids.hash_secret(code)
@@ -93,7 +95,6 @@ def exchange(code: str, project_id: str, task_id: str):
         db.session.rollback()
         _refuse_inactive(installation)
     issued = permits.mint(installation, project_id, task_id, claimed.user_account_id, "launch_code", permit_id)
-    db.session.commit()
     return installation, issued
 
 
@@ -120,6 +121,9 @@ def revoke_matching(installation_pk: int, moment: datetime, *, user_account_id: 
 
 
 def _refuse(code_hash: str, project_id: str, task_id: str, moment: datetime):
+    """Say why the code matched nothing. A replay revokes the permit of the first exchange and commits the
+    revocation at once, apart from the request (whose refusal rolls back): the permit must stay revoked
+    (RFC 9700 4.2.4), and the security event that records the replay is committed on its own after it."""
     db.session.rollback()
     row = db.session.execute(select(LaunchCode).where(LaunchCode.code_hash == code_hash)).scalar_one_or_none()
     if row is None:

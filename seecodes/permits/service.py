@@ -18,6 +18,7 @@ from ..errors import Forbidden, Unauthorized
 from ..extensions import db
 from ..installations import service as installations
 from ..installations.models import Installation
+from ..installations.snapshot import InstallationSnapshot
 from .models import Permit
 
 SALT = "seecodes.task-permit.v1"
@@ -52,7 +53,7 @@ def _ttl_seconds() -> int:
     return current_app.config["SEECODES_PERMIT_TTL_SECONDS"]
 
 
-def mint(installation: Installation, project_id: str, task_id: str, user_account_id: str | None,
+def mint(installation: Installation | InstallationSnapshot, project_id: str, task_id: str, user_account_id: str | None,
          source: str, permit_id: str | None = None) -> IssuedPermit:
     """Stage the permit row in the caller's transaction and return the signed token."""
     permit_id = permit_id or ids.new_id("pmt_")

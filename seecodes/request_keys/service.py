@@ -1,21 +1,23 @@
 """Request key life cycle: bootstrap a chain, consume the current key, hand out the next.
 
-Consumption is one conditional UPDATE (``WHERE consumed_at IS NULL ...``): under concurrency the
-database lets exactly one transaction match the row, the others see it consumed and lose.
+Consumption is one conditional UPDATE (``WHERE consumed_at IS NULL ...``, written once in consume()): under
+concurrency the database lets exactly one transaction match the row, the others see it consumed and lose.
+Nothing here commits: the Jira guard commits the request's one transaction (auth/guards.py).
 """
 import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import NoReturn
 
 from flask import current_app
-from sqlalchemy import DateTime, bindparam, insert, literal, select, text, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import DateTime, bindparam, insert, select, text, update
 
-from .. import clock, ids
+from .. import clock, ids, sql
 from ..audit import service as audit
 from ..errors import Conflict, Unauthorized
 from ..extensions import db
 from ..installations.models import Installation
+from ..installations.snapshot import COLUMNS, NAMES, InstallationSnapshot
 from ..settings import setting
 from .models import RequestKey
 
@@ -23,6 +25,12 @@ PREFIX = "sc_jira_req_"
 # Chains started without a sessionId get a generated id; "~" is outside the sessionId alphabet, so a
 # generated chain can never be resumed (or collided with) by a client-chosen sessionId.
 GENERATED_CHAIN_PREFIX = "~"
+KEYS = RequestKey.__table__
+INSTALLATIONS = Installation.__table__
+# The one-live-key-per-chain index (models.RequestKey): what a rotation and a bootstrap may not both insert.
+LIVE_CHAIN = ["installation_pk", "principal", "session_id"]
+LIVE = text("consumed_at IS NULL AND superseded_at IS NULL")
+_STATEMENTS = None  # consume()'s statements, built on first use (_statements)
 
 
 @dataclass(frozen=True)
@@ -52,20 +60,10 @@ def _ttl() -> timedelta:
     return timedelta(seconds=current_app.config["SEECODES_REQUEST_KEY_TTL_SECONDS"])
 
 
-def _insert_key(chain: Chain, moment: datetime) -> IssuedKey:
+def _next_key(moment: datetime) -> tuple[IssuedKey, str]:
+    """A new key of a chain and its stored digest."""
     key = ids.new_secret(PREFIX)
-    expires_at = moment + _ttl()
-    db.session.execute(
-        insert(RequestKey).values(
-            key_hash=ids.hash_secret(key),
-            installation_pk=chain.installation_pk,
-            principal=chain.principal,
-            session_id=chain.session_id,
-            created_at=moment,
-            expires_at=expires_at,
-        )
-    )
-    return IssuedKey(key, expires_at)
+    return IssuedKey(key, moment + _ttl()), ids.hash_secret(key)
 
 
 def _lock_user(chain: Chain) -> None:
@@ -104,140 +102,128 @@ def _supersede_beyond_cap(chain: Chain, moment: datetime) -> None:
 
 
 def bootstrap(chain: Chain) -> IssuedKey:
-    """Make a fresh current key for the chain (the previous live key of a resumed session stops
-    working), then supersede the user's chains beyond the cap. Commits."""
+    """Stage a fresh current key for the chain in the caller's transaction (the previous live key of a resumed
+    session stops working), then supersede the user's chains beyond the cap.
+
+    A key rotated into the session's chain by a concurrent request can take the live slot between the
+    supersession and the insert; the insert then does nothing (ON CONFLICT on the one-live-key index, after
+    PostgreSQL waited for that request's commit) and the supersession runs again, now seeing it. No rollback:
+    the transaction is the request's, with what it staged before.
+    """
     resumed = not chain.session_id.startswith(GENERATED_CHAIN_PREFIX)
     for _attempt in range(5):
-        try:
-            _lock_user(chain)
-            moment = clock.now()
-            if resumed:
-                db.session.execute(
-                    update(RequestKey)
-                    .where(
-                        RequestKey.installation_pk == chain.installation_pk,
-                        RequestKey.principal == chain.principal,
-                        RequestKey.session_id == chain.session_id,
-                        RequestKey.consumed_at.is_(None),
-                        RequestKey.superseded_at.is_(None),
-                    )
-                    .values(superseded_at=moment)
+        _lock_user(chain)
+        moment = clock.now()
+        if resumed:
+            db.session.execute(
+                update(KEYS)
+                .where(
+                    KEYS.c.installation_pk == chain.installation_pk,
+                    KEYS.c.principal == chain.principal,
+                    KEYS.c.session_id == chain.session_id,
+                    KEYS.c.consumed_at.is_(None),
+                    KEYS.c.superseded_at.is_(None),
                 )
-            issued = _insert_key(chain, moment)
-            db.session.flush()
+                .values(superseded_at=moment)
+            )
+        issued, key_hash = _next_key(moment)
+        inserted = db.session.execute(
+            sql.insert(KEYS).values(key_hash=key_hash, installation_pk=chain.installation_pk,
+                                    principal=chain.principal, session_id=chain.session_id, created_at=moment,
+                                    expires_at=issued.expires_at)
+            .on_conflict_do_nothing(index_elements=LIVE_CHAIN, index_where=LIVE)
+            .returning(KEYS.c.id)
+        ).scalar_one_or_none()
+        if inserted is not None:
             _supersede_beyond_cap(chain, moment)
-            db.session.commit()
             return issued
-        except IntegrityError:  # a key rotated in by a concurrent request took the live slot; go again
-            db.session.rollback()
     raise Conflict("The request-key chain is being bootstrapped concurrently; retry.", code="request_key_conflict")
 
 
-def consume(presented: str, installation_pk: int, principal: str) -> IssuedKey:
-    """Consume the presented key and stage the chain's next key, both in the caller's transaction.
-
-    Nothing is committed here: the guard commits together with the route's own work.
-    """
-    if not presented or not presented.startswith(PREFIX) or len(presented) > 200:
-        raise Unauthorized("X-SeeCodes-Jira-Request-Key is missing or malformed.", code="request_key_missing")
-    key_hash = ids.hash_secret(presented)
-    moment = clock.now()
-    consume_current = (
-        update(RequestKey)
-        .where(
-            RequestKey.key_hash == key_hash,
-            RequestKey.installation_pk == installation_pk,
-            RequestKey.principal == principal,
-            RequestKey.consumed_at.is_(None),
-            RequestKey.superseded_at.is_(None),
-            RequestKey.expires_at > moment,
-        )
-        .values(consumed_at=moment)
-        .returning(RequestKey.session_id)
-    )
-    if db.session.get_bind().dialect.name == "postgresql":
-        return _consume_and_rotate(consume_current, key_hash, installation_pk, principal, moment)
-    session_id = db.session.execute(consume_current).scalar_one_or_none()
-    if session_id is None:
-        _refuse(key_hash, installation_pk, principal, moment)
-    return _insert_key(Chain(installation_pk, principal, session_id), moment)
+@dataclass(frozen=True)
+class Consumed:
+    next_key: IssuedKey
+    installation: InstallationSnapshot  # as the consuming statement read it
 
 
-def _consume_and_rotate(consume_current, key_hash: str, installation_pk: int, principal: str,
-                        moment: datetime) -> IssuedKey:
-    """PostgreSQL: consume and insert the next key in one statement (a data-modifying CTE), one round trip."""
-    consumed = consume_current.cte("consumed")
-    key = ids.new_secret(PREFIX)
-    expires_at = moment + _ttl()
-    columns = ["key_hash", "installation_pk", "principal", "session_id", "created_at", "expires_at"]
-    source = select(literal(ids.hash_secret(key)), literal(installation_pk), literal(principal),
-                    consumed.c.session_id, literal(moment, DateTime()), literal(expires_at, DateTime()))
-    inserted = db.session.execute(
-        insert(RequestKey).from_select(columns, source).returning(RequestKey.id)
-    ).scalar_one_or_none()
-    if inserted is None:
-        _refuse(key_hash, installation_pk, principal, moment)
-    return IssuedKey(key, expires_at)
+def _well_formed(presented: str) -> bool:
+    return bool(presented) and presented.startswith(PREFIX) and len(presented) <= 200
 
 
-KEYS = RequestKey.__table__
-INSTALLATIONS = Installation.__table__
-_CONSUME_WITH_INSTALLATION = None
+def _current_key(presented_hash, installation_ari, principal, now):
+    """The one rule of a usable key: the chain's current key (unconsumed, not superseded nor revoked, unexpired)
+    of the installation named by the token's ARI and of the token's principal."""
+    return (KEYS.c.key_hash == presented_hash, KEYS.c.installation_pk == INSTALLATIONS.c.id,
+            INSTALLATIONS.c.installation_id == installation_ari, KEYS.c.principal == principal,
+            KEYS.c.consumed_at.is_(None), KEYS.c.superseded_at.is_(None), KEYS.c.expires_at > now)
 
 
-def _consume_with_installation_statement():
-    """Built once per process (bind names differ from column names: in an UPDATE, SQLAlchemy would take a
-    same-named bind for a SET value): consume the key of the token's installation (found by its ARI), insert the
-    chain's next key, and answer the installation's row; one statement, one round trip."""
-    global _CONSUME_WITH_INSTALLATION
-    if _CONSUME_WITH_INSTALLATION is None:
+def _statements() -> dict:
+    """Built once per process. Bind names differ from column names: in an UPDATE, SQLAlchemy would take a
+    same-named bind for a SET value."""
+    global _STATEMENTS
+    if _STATEMENTS is None:
         now = bindparam("now", type_=DateTime())
-        consumed = (
-            update(KEYS)
-            .where(
-                KEYS.c.key_hash == bindparam("presented_hash"),
-                KEYS.c.installation_pk == INSTALLATIONS.c.id,
-                INSTALLATIONS.c.installation_id == bindparam("installation_ari"),
-                KEYS.c.principal == bindparam("chain_principal"),
-                KEYS.c.consumed_at.is_(None),
-                KEYS.c.superseded_at.is_(None),
-                KEYS.c.expires_at > now,
-            )
-            .values(consumed_at=now)
-            .returning(KEYS.c.session_id, *INSTALLATIONS.c)
-            .cte("consumed")
-        )
+        consume = (update(KEYS).where(*_current_key(bindparam("presented_hash"), bindparam("installation_ari"),
+                                                    bindparam("chain_principal"), now))
+                   .values(consumed_at=now))
+        next_key = {"key_hash": bindparam("next_hash"), "principal": bindparam("chain_principal"),
+                    "created_at": now, "expires_at": bindparam("next_expires_at", type_=DateTime())}
+        # PostgreSQL: one statement. A data-modifying CTE consumes the key and answers the installation's row
+        # (UPDATE … FROM), the next key is inserted from it, and a data-modifying CTE runs whether or not the
+        # outer SELECT reads it.
+        consumed = consume.returning(KEYS.c.session_id, *COLUMNS).cte("consumed")
         inserted = insert(KEYS).from_select(
-            ["key_hash", "installation_pk", "principal", "session_id", "created_at", "expires_at"],
-            select(bindparam("next_hash"), consumed.c.id, bindparam("chain_principal"), consumed.c.session_id, now,
-                   bindparam("next_expires_at", type_=DateTime())),
+            [*next_key, "installation_pk", "session_id"],
+            select(*next_key.values(), consumed.c.id, consumed.c.session_id),
         ).cte("inserted")
-        # A data-modifying CTE runs whether or not the outer SELECT reads it.
-        _CONSUME_WITH_INSTALLATION = select(*(consumed.c[c.name] for c in INSTALLATIONS.c)).add_cte(inserted)
-    return _CONSUME_WITH_INSTALLATION
+        _STATEMENTS = {
+            "postgresql": select(*(consumed.c[name] for name in NAMES)).add_cte(inserted),
+            # SQLite has no data-modifying CTE and returns only the updated table's columns: three statements.
+            "consume": consume.returning(KEYS.c.installation_pk, KEYS.c.session_id),
+            "insert": insert(KEYS).values(**next_key, installation_pk=bindparam("consumed_installation"),
+                                          session_id=bindparam("consumed_session")),
+            "installation": select(*COLUMNS).where(INSTALLATIONS.c.id == bindparam("consumed_installation")),
+        }
+    return _STATEMENTS
 
 
-def consume_with_installation(presented: str, installation_id: str, principal: str):
-    """PostgreSQL fast path of the Jira guard: consume() for the installation named by its ARI, answering
-    (next key, the installation's row) from the same statement, in the caller's transaction.
+def consume(presented: str, installation_ari: str, principal: str) -> Consumed | None:
+    """Consume the presented key if it is the current key of the chain of (the installation named by the token's
+    ARI, the token's principal), and stage the chain's next key, in the caller's transaction (the guard commits
+    both with the route's work, or rolls both back). Answers the next key and the installation as the consuming
+    statement read it; None when nothing matched, a malformed key included: the caller then resolves the
+    installation (its own refusals come first) and refuse() says why.
 
-    None when nothing matched, the key is malformed, or on SQLite: the caller then resolves the installation
-    (provisioning it if new) and calls consume(), which refuses with the precise reason.
+    One rule (_current_key) on both databases; the round trips differ. PostgreSQL: one statement, the Jira
+    routes' benchmark target (docs/benchmarks.md). SQLite: the UPDATE … RETURNING, the INSERT, the installation's
+    SELECT. Under concurrency the database lets exactly one transaction match the key's row.
     """
-    if not presented or not presented.startswith(PREFIX) or len(presented) > 200 \
-            or db.session.get_bind().dialect.name != "postgresql":
+    if not _well_formed(presented):
         return None
     moment = clock.now()
-    key = ids.new_secret(PREFIX)
-    expires_at = moment + _ttl()
-    row = db.session.connection().execute(_consume_with_installation_statement(), {
-        "presented_hash": ids.hash_secret(presented), "installation_ari": installation_id,
-        "chain_principal": principal,
-        "now": moment, "next_hash": ids.hash_secret(key), "next_expires_at": expires_at,
-    }).one_or_none()
-    if row is None:
+    issued, next_hash = _next_key(moment)
+    params = {"presented_hash": ids.hash_secret(presented), "installation_ari": installation_ari,
+              "chain_principal": principal, "now": moment, "next_hash": next_hash,
+              "next_expires_at": issued.expires_at}
+    statements = _statements()
+    connection = db.session.connection()
+    if connection.dialect.name == "postgresql":
+        row = connection.execute(statements["postgresql"], params).one_or_none()
+        return None if row is None else Consumed(issued, InstallationSnapshot(*row))
+    consumed = connection.execute(statements["consume"], params).one_or_none()
+    if consumed is None:
         return None
-    return IssuedKey(key, expires_at), row
+    chain = {"consumed_installation": consumed.installation_pk, "consumed_session": consumed.session_id}
+    connection.execute(statements["insert"], {**params, **chain})
+    return Consumed(issued, InstallationSnapshot(*connection.execute(statements["installation"], chain).one()))
+
+
+def refuse(presented: str, installation_pk: int, principal: str) -> NoReturn:
+    """Why consume() matched nothing, as the 401 the client gets; a misuse is recorded as a security event."""
+    if not _well_formed(presented):
+        raise Unauthorized("X-SeeCodes-Jira-Request-Key is missing or malformed.", code="request_key_missing")
+    _refuse(ids.hash_secret(presented), installation_pk, principal, clock.now())
 
 
 def revoke_chains(installation_pk: int, moment: datetime, principal: str | None = None) -> int:

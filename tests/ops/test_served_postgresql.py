@@ -1,5 +1,5 @@
 """The PostgreSQL fast paths as deployed: gunicorn (two workers) on PostgreSQL, Redis and S3 (moto), driven over
-HTTP. The Jira guard's one-statement consume (request_keys.consume_with_installation) and the permit routes'
+HTTP. The Jira guard's one-statement consume (request_keys.consume) and the permit routes'
 read-only path (`task_permit(reads=...)`) run only on PostgreSQL and only in a served process's own pool; the
 in-process test client reaches them too, but not through gunicorn's forked workers and their connections."""
 from datetime import timedelta

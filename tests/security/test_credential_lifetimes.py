@@ -19,7 +19,7 @@ def _me(client, jira, key):
 
 @pytest.mark.parametrize("known", [False, True], ids=["first-call", "known-installation"])
 def test_a_rotated_key_lives_exactly_the_configured_lifetime(client, jira, known):
-    if known:  # on PostgreSQL a known installation takes the one-statement path (consume_with_installation)
+    if known:  # on PostgreSQL a known installation takes the one-statement path of request_keys.consume
         jira.get("/v1/instances/me")
     rotated = jira.get("/v1/instances/me")
     assert rotated.status_code == 200

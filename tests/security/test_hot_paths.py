@@ -14,38 +14,12 @@ from seecodes.metrics import service as metrics
 from seecodes.resources.instances.schemas import InstanceSchema
 from seecodes.resources.tasks.schemas_runs import RunStatusAnswerSchema
 
+from ..helpers import sql_log
 from .conftest import assert_envelope
 
 
 def bearer(permit):
     return {"Authorization": f"Bearer {permit}"}
-
-
-@contextmanager
-def sql_log(app):
-    """Statements sent and commits made on the app's engine by this thread while the block runs (the test
-    client serves the request in it; a run that an earlier test started may still be working in the embedded
-    executor's thread on the same engine)."""
-    seen = {"statements": [], "commits": 0}
-    with app.app_context():
-        engine = db.engine
-    this_thread = threading.get_ident()
-
-    def on_statement(_conn, _cursor, statement, _params, _context, _many):
-        if threading.get_ident() == this_thread:
-            seen["statements"].append(statement)
-
-    def on_commit(_conn):
-        if threading.get_ident() == this_thread:
-            seen["commits"] += 1
-
-    event.listen(engine, "before_cursor_execute", on_statement)
-    event.listen(engine, "commit", on_commit)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", on_statement)
-        event.remove(engine, "commit", on_commit)
 
 
 @pytest.fixture

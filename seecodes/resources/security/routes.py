@@ -5,7 +5,7 @@ from flask.views import MethodView
 from ... import clock
 from ...apidoc import raises
 from ...auth.cache_control import no_store
-from ...auth.guards import acting_user, forge_bearer, forge_request_key, rate_limited
+from ...auth.guards import acting_user, forge_bearer, forge_request_key, rate_limited, transactional
 from ...launch_codes import launcher, service as launch_codes
 from ...permits import service as permits
 from ...ratelimit import exchange_limit
@@ -108,6 +108,7 @@ class TaskPermit(MethodView):
 class LaunchExchange(MethodView):
     @no_store
     @rate_limited("launch-exchange", exchange_limit)
+    @transactional
     @blp.arguments(LaunchExchangeBodySchema)
     @blp.response(200, PermitSchema)
     # A reuse (launch_code_replayed) revokes the permit of the first exchange; a binding mismatch consumes nothing.
