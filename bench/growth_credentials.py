@@ -41,6 +41,8 @@ from contextlib import contextmanager
 
 from sqlalchemy import create_engine, text
 
+from seecodes.forge import dev
+
 from . import common
 from .http import Client
 
@@ -94,7 +96,7 @@ def database_urls() -> dict:
 def _env(instance: str, url: str) -> dict:
     env = {**os.environ, "DATABASE_URL": url, "SEECODES_INSTANCE_PATH": instance, "REDIS_URL": "",
            "SEECODES_SECRET_KEY": "bench-secret-key-growth-credentials", "FORGE_APP_ID": APP_ID,
-           "FORGE_JWKS_URL": os.path.join(instance, common.dev.JWKS_FILE), "SEECODES_SCHEDULER": "off",
+           "FORGE_JWKS_URL": os.path.join(instance, dev.JWKS_FILE), "SEECODES_SCHEDULER": "off",
            "FORGE_MAX_TOKEN_LIFETIME_SECONDS": str(common.TOKEN_TTL_SECONDS)}
     env.pop("SEECODES_SECRET_KEY_FALLBACKS", None)
     env.pop("PYTHONDONTWRITEBYTECODE", None)
@@ -282,20 +284,24 @@ def _spent_rows(connection) -> int:
 
 
 def _prune_beside_load(env: dict, url: str, jira, processes: int, seconds: float, rounds: int) -> dict:
-    """The Jira route's latencies in alternating rounds without and with the prune deleting beside it."""
+    """The Jira route's latencies in rounds without and with the prune deleting beside it, in the order
+    without, with, with, without, … so that neither side always comes first."""
     engine = create_engine(url, isolation_level="AUTOCOMMIT")  # pg_stat_activity is read afresh per statement
     loads = {"without": [], "with": []}
     with engine.connect() as connection:
         before = _spent_rows(connection)
         whole_rounds = 0
-        for _ in range(rounds):
-            loads["without"].append(common.load(jira, processes, seconds))
-            process = _start_prune(env, connection)
-            try:
-                loads["with"].append(common.load(jira, processes, seconds))
-                whole_rounds += _spent_left(connection)
-            finally:
-                _stop_prune(process, connection)
+        for number in range(rounds):
+            for side in ("without", "with") if number % 2 == 0 else ("with", "without"):
+                if side == "without":
+                    loads["without"].append(common.load(jira, processes, seconds))
+                    continue
+                process = _start_prune(env, connection)
+                try:
+                    loads["with"].append(common.load(jira, processes, seconds))
+                    whole_rounds += _spent_left(connection)
+                finally:
+                    _stop_prune(process, connection)
         deleted = before - _spent_rows(connection)
     engine.dispose()
 
@@ -323,7 +329,7 @@ def bench_server(sizes: tuple[int, ...]):
     yields what the measurements need, and drops the databases afterwards."""
     urls = database_urls()
     instance = tempfile.mkdtemp(prefix="seecodes-bench-growth-credentials-")
-    common.dev.write_dev_keys(instance)
+    dev.write_dev_keys(instance)
     envs = {side: _env(instance, url) for side, url in urls.items()}
     for side, url in urls.items():
         common.reset_database(url)
