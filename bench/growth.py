@@ -10,14 +10,14 @@ of its cost at the largest size to its cost at the smallest, against its target:
 - GET /v1/instances/me and a permit route (GET /v1/tasks/{taskId}/progress) with 5,000,000 spent request
   keys, 1,000,000 launch codes and 1,000,000 permits in their tables, >= 0.9x the throughput on fresh tables,
   and the Jira route's p99 beside `flask maintenance prune`, <= 2x (bench/growth_credentials.py: two
-  databases under gunicorn, since those tables are shared by every installation);
+  databases behind one gunicorn, since those tables are shared by every installation);
 - an index query of 1,000 paths and an upsert of 1,000 entries against an N-entry project, <= 1.5x (the
   largest size against the middle one: 1,000,000 vs 100,000 entries);
 - GET /v1/jira/usage (one page of 50) with N usage rows, <= 1.5x.
-The other routes are driven in process through the Flask test client (the whole request: token, request key, SQL,
-JSON), so the figures are each route's own cost without HTTP or gunicorn noise. Each cost is the fastest
-of its rounds (see _best_seconds). It writes docs/img/growth.png (cost against size, one curve per family,
-each divided by its cost at the smallest size).
+The other routes are driven in process through the Flask test client (the whole request: token, request
+key, SQL, JSON), so the figures are each route's own cost without HTTP or gunicorn noise. Each cost is the
+fastest of its rounds (see _best_seconds). It writes docs/img/growth.png (cost against size, one curve per
+family, each divided by its cost at the smallest size).
 """
 import argparse
 import json

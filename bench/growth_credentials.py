@@ -422,7 +422,7 @@ def report(measured: dict) -> list[dict]:
     whole = prune["whole_rounds"] == prune["rounds"]
     results.append(common.result(
         f"growth: Jira POST /v1/security/task-permit p99 beside `flask maintenance prune` ({prune['deleted']:,} of "
-        f"{prune['spent_before']:,} spent rows deleted in {prune['rounds']} rounds"
+        f"{prune['spent_before']:,} spent rows deleted in {prune['rounds']} round{'s' * (prune['rounds'] > 1)}"
         + ("" if whole else f"; the prune had rows left at the end of only {prune['whole_rounds']} of them")
         + ") vs without",
         "ms (p99)", without["p99_ms"], with_["p99_ms"], f"<= {PRUNE_P99:.0f}x",
