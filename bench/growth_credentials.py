@@ -15,10 +15,10 @@ closed-loop clients), and the line's is the median over the rounds.
 
 Why not two servers measured in alternating rounds: measured one size after the other, minutes apart, two
 lines of one run read 0.73x and 1.16x; and two servers on identical databases, loaded in alternating rounds
-or request by request, differed by up to 14 % for a whole 30-second measurement, because each spreads its
-4 connections over its 2 workers as the accepts fall (2 + 2, 3 + 1 or 4 + 0). One server, requests
-alternating on each connection: 0.95x to 1.06x per 8-second round between identical databases, medians
-0.99x and 1.00x, on the shared machine.
+or request by request, differed by up to 14 % for a whole 30-second measurement, most likely because each
+spreads its 4 connections over its 2 workers as the accepts fall (2 + 2, 3 + 1 or 4 + 0). One server,
+requests alternating on each connection: 0.95x to 1.06x per 8-second round between identical databases,
+medians 0.99x and 1.00x, on the shared machine.
 
 Then the prune: the Jira route POST /v1/security/task-permit (Forge token and a rotating request key per
 client, as bench/http.py drives it) under load on the spent database, in alternating rounds without and with

@@ -3,8 +3,8 @@ header (bench/growth_credentials.py).
 
 Served by one gunicorn, a client's keep-alive connection reaches the same worker process (and the same
 threads) whichever database its request is for. Two servers, one per database, did not give that: each
-spread its 4 connections over its 2 workers as the accepts fell (2 + 2, 3 + 1 or 4 + 0), and two servers
-on identical databases then differed by up to 14 % for a whole 30-second measurement.
+spreads its 4 connections over its 2 workers as the accepts fall (2 + 2, 3 + 1 or 4 + 0), most likely why
+two servers on identical databases differed by up to 14 % for a whole 30-second measurement.
 """
 import os
 
