@@ -53,7 +53,9 @@ def reset_database(url: str = DATABASE_URL) -> None:
 
 def flask_cli(env: dict, *args: str) -> str:
     completed = subprocess.run([PYTHON, "-m", "flask", "--app", "wsgi", *args], cwd=ROOT, env=env,
-                               capture_output=True, text=True, check=True)
+                               capture_output=True, text=True)
+    if completed.returncode != 0:
+        raise RuntimeError(f"flask {' '.join(args)} exited {completed.returncode}: {completed.stderr[-2000:]}")
     return completed.stdout
 
 
