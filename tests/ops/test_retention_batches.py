@@ -11,7 +11,8 @@ from seecodes.installations import service as installations
 from seecodes.request_keys.models import RequestKey
 
 
-def test_a_backlog_is_deleted_in_batches_each_committed(app, jira, monkeypatch):
+def _ten_spent_keys_in_batches_of_three(app, jira, monkeypatch):
+    """Ten request keys spent a month ago, pruned 3 per batch; answers the app's engine."""
     monkeypatch.setattr(retention, "BATCH", 3)
     jira.bootstrap()
     spent = clock.now() - timedelta(days=30)
@@ -21,7 +22,11 @@ def test_a_backlog_is_deleted_in_batches_each_committed(app, jira, monkeypatch):
             {"key_hash": f"{n:064x}", "installation_pk": pk, "principal": "557058:old", "session_id": f"s{n}",
              "created_at": spent, "expires_at": spent, "consumed_at": spent} for n in range(10)])
         db.session.commit()
-        engine = db.engine
+        return db.engine
+
+
+def test_a_backlog_is_deleted_in_batches_each_committed(app, jira, monkeypatch):
+    engine = _ten_spent_keys_in_batches_of_three(app, jira, monkeypatch)
     this_thread = threading.get_ident()
     deletes, commits = [], []
 
@@ -52,16 +57,7 @@ def test_the_pass_rests_between_batches_as_long_as_each_took(app, jira, monkeypa
     """A prune of millions of rows beside the load: flat out, one connection deleting batch after batch made
     the Jira route's p99 up to 2.2x its p99 without a prune (bench/growth.py); resting after each full batch
     as long as it took, outside any transaction, bounds the prune's share of the database."""
-    monkeypatch.setattr(retention, "BATCH", 3)
-    jira.bootstrap()
-    spent = clock.now() - timedelta(days=30)
-    with app.app_context():
-        pk = installations.get_by_installation_id(jira.installation_id).id
-        db.session.execute(insert(RequestKey), [
-            {"key_hash": f"{n:064x}", "installation_pk": pk, "principal": "557058:old", "session_id": f"s{n}",
-             "created_at": spent, "expires_at": spent, "consumed_at": spent} for n in range(10)])
-        db.session.commit()
-        engine = db.engine
+    engine = _ten_spent_keys_in_batches_of_three(app, jira, monkeypatch)
     this_thread = threading.get_ident()
     steps = []
 

@@ -8,6 +8,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import requests
+from sqlalchemy import event
 
 from seecodes.catalog.models import CatalogModel
 from seecodes.extensions import db
@@ -89,6 +90,22 @@ class RunDriver:
             if document["status"] in until or time.monotonic() > deadline:
                 return document
             time.sleep(POLL_SECONDS)
+
+
+@pytest.fixture
+def statements(app):
+    """The first word of each SQL statement the test's thread sends while the fixture's list is live."""
+    seen, me = [], threading.get_ident()
+
+    def record(conn, cursor, statement, *args):
+        if threading.get_ident() == me:
+            seen.append(statement.lstrip().split(None, 1)[0].upper())
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", record)
+    yield seen
+    event.remove(engine, "before_cursor_execute", record)
 
 
 @pytest.fixture

@@ -8,7 +8,6 @@ from datetime import timedelta
 
 import pytest
 from redis.exceptions import ConnectionError as RedisConnectionError
-from sqlalchemy import event
 
 from seecodes import clock, poll_tags, readonly
 from seecodes.extensions import db
@@ -19,22 +18,6 @@ from seecodes.runs import dispatch, recorder, state
 from ..helpers import assert_envelope
 
 pytestmark = pytest.mark.backends("production")
-
-
-@pytest.fixture
-def statements(app):
-    """The SQL statements the test's thread sends while the fixture's list is live."""
-    seen, me = [], threading.get_ident()
-
-    def record(conn, cursor, statement, *args):
-        if threading.get_ident() == me:
-            seen.append(statement.lstrip().split(None, 1)[0].upper())
-
-    with app.app_context():
-        engine = db.engine
-    event.listen(engine, "before_cursor_execute", record)
-    yield seen
-    event.remove(engine, "before_cursor_execute", record)
 
 
 @pytest.fixture

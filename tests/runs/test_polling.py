@@ -1,32 +1,13 @@
 """Cheap polling: an ETag on the status and the log, 304 for If-None-Match without building (or writing)
 anything, Retry-After while the run works, and the log read from a byte offset so each line arrives once."""
-import threading
 
 import pytest
-from sqlalchemy import event
 
-from seecodes.extensions import db
 from seecodes.runs import dispatch
 
 from ..helpers import assert_envelope
 
 pytestmark = pytest.mark.backends("sqlite", "postgresql", "production")
-
-
-@pytest.fixture
-def statements(app):
-    """The SQL statements this thread sends while the fixture's list is live."""
-    seen, me = [], threading.get_ident()
-
-    def record(conn, cursor, statement, *args):
-        if threading.get_ident() == me:
-            seen.append(statement.lstrip().split(None, 1)[0].upper())
-
-    with app.app_context():
-        engine = db.engine
-    event.listen(engine, "before_cursor_execute", record)
-    yield seen
-    event.remove(engine, "before_cursor_execute", record)
 
 
 def _get(runs, path, **headers):
